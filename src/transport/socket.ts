@@ -1,0 +1,442 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { DecodeError } from '../pdu/errors.js';
+import type { PduHint } from '../pdu/tpkt.js';
+import { TransportError, describe, fromSocketError } from './errors.js';
+import {
+  clientConnectOptions,
+  reasonOf,
+  serverContextOptions,
+  tlsError,
+  tlsInfoOf,
+  type TlsClientOptions,
+  type TlsInfo,
+  type TlsServerOptions,
+} from './tls-info.js';
+
+export type { TlsClientOptions, TlsInfo, TlsServerOptions } from './tls-info.js';
+
+/**
+ * The largest PDU we read by default: a TPKT length is 16 bits, and a CredSSP TSRequest or a
+ * licensing PDU stays well below; a little headroom for the fast-path and future framings.
+ */
+export const DEFAULT_MAX_PDU_SIZE = 64 * 1024 + 1024;
+/** How long a write may wait for the kernel to take the bytes. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
+/** How long close() waits for the peer's FIN before destroying the socket. */
+export const DEFAULT_CLOSE_GRACE_MS = 1_000;
+
+export interface ConnectOptions {
+  /** covers the DNS lookup and the TCP handshake */
+  timeoutMs: number;
+  /** phase named in errors; 'connect' by default */
+  phase?: string;
+}
+
+export interface ReadOptions {
+  /** one deadline for the whole PDU, however many chunks it takes */
+  timeoutMs: number;
+  /** a PDU declaring more than this is 'oversized' (default DEFAULT_MAX_PDU_SIZE) */
+  maxSize?: number;
+  /** phase named in errors; the hint's name by default */
+  phase?: string;
+}
+
+export interface WriteOptions {
+  timeoutMs?: number;
+  phase?: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+const ignore = (): void => {};
+
+/**
+ * A TCP connection (later TLS over it) read one framed PDU at a time.
+ *
+ * The socket is used in paused mode: bytes stay in the stream (backpressure to the peer) until
+ * a read pulls them, so a peer cannot make us buffer more than a PDU and a stream chunk. Four
+ * listeners ('readable', 'end', 'error', 'close') are attached once per stream and removed on
+ * TLS upgrade; a read only installs a waiter and a timer, both cleared when it settles. An
+ * error that arrives while no read is pending is stored and thrown by the next read or write.
+ */
+export class RdpSocket {
+  private sock: net.Socket;
+  private readonly raw: net.Socket;
+  private buf: Buffer = EMPTY;
+  private failure: unknown = null;
+  private ended = false;
+  private closed = false;
+  private busy = false;
+  private wake: (() => void) | null = null;
+  private tlsInfo: TlsInfo | null = null;
+
+  private readonly onReadable = (): void => this.notify();
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.notify();
+  };
+  private readonly onError = (err: Error): void => {
+    this.failure ??= err;
+    this.notify();
+  };
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.notify();
+  };
+
+  private constructor(sock: net.Socket) {
+    this.raw = sock;
+    this.sock = sock;
+    sock.setNoDelay(true);
+    this.attach(sock);
+  }
+
+  /** Open a TCP connection; DNS and connect errors and the timeout become TransportErrors. */
+  static connect(host: string, port: number, opts: ConnectOptions): Promise<RdpSocket> {
+    const phase = opts.phase ?? 'connect';
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host, port });
+      const finish = (err: TransportError | null): void => {
+        clearTimeout(timer);
+        sock.off('connect', onConnect);
+        sock.off('error', onError);
+        if (err) {
+          sock.on('error', ignore);
+          sock.destroy();
+          reject(err);
+        } else {
+          resolve(new RdpSocket(sock));
+        }
+      };
+      const onConnect = (): void => finish(null);
+      const onError = (err: Error): void => finish(fromSocketError(err, phase));
+      const timer = setTimeout(
+        () => finish(new TransportError('timeout', phase, `no connection to ${host}:${port} within ${opts.timeoutMs} ms`)),
+        opts.timeoutMs,
+      );
+      sock.once('connect', onConnect);
+      sock.once('error', onError);
+    });
+  }
+
+  /** Wrap a connected socket (one a net.Server accepted). */
+  static fromSocket(sock: net.Socket): RdpSocket {
+    return new RdpSocket(sock);
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.raw.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.raw.remotePort;
+  }
+  /** Set once upgradeToTls / upgradeToTlsServer has succeeded. */
+  get tls(): TlsInfo | null {
+    return this.tlsInfo;
+  }
+  /** Bytes received but not yet returned by a read. */
+  get bufferedLength(): number {
+    return this.buf.length;
+  }
+  /** A copy of the bytes received but not yet read (what a peer that is not RDP sent us). */
+  peekBuffered(): Buffer {
+    return Buffer.from(this.buf);
+  }
+
+  /**
+   * Read exactly one PDU framed by `hint`; bytes after it stay buffered for the next read.
+   * Errors: 'malformed' (the hint threw; `cause` is its DecodeError), 'oversized' (declared size
+   * above maxSize, thrown as soon as the size is known), 'closed' (EOF before the PDU ended,
+   * with `bytesBuffered`), 'timeout', and a stored socket error ('reset', ...).
+   */
+  async readPdu(hint: PduHint, opts: ReadOptions): Promise<Buffer> {
+    const phase = opts.phase ?? hint.name;
+    const maxSize = opts.maxSize ?? DEFAULT_MAX_PDU_SIZE;
+    const deadline = Date.now() + opts.timeoutMs;
+    this.enter();
+    try {
+      for (;;) {
+        this.pull(maxSize);
+        const size = this.frame(hint, phase);
+        if (size !== null) {
+          if (size > maxSize) {
+            throw new TransportError('oversized', phase, `${hint.name} declares ${size} bytes, above the limit of ${maxSize}`, {
+              bytesBuffered: this.buf.length,
+            });
+          }
+          if (this.buf.length >= size) return this.take(size);
+        } else if (this.buf.length > maxSize) {
+          throw new TransportError('oversized', phase, `${hint.name} still unframed after ${this.buf.length} bytes, above the limit of ${maxSize}`, {
+            bytesBuffered: this.buf.length,
+          });
+        }
+        this.throwIfDead(phase, size === null ? `while framing ${hint.name}` : `${size} bytes of ${hint.name} expected`);
+        await this.waitForActivity(deadline, phase, () =>
+          size === null
+            ? `no complete ${hint.name} header within ${opts.timeoutMs} ms (${this.buf.length} bytes buffered)`
+            : `${hint.name} incomplete after ${opts.timeoutMs} ms (${this.buf.length} of ${size} bytes)`,
+        );
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Whatever bytes are available (buffered, or the first that arrive within the timeout), at
+   * most maxBytes. For looking at what a non-RDP peer sent; returns an empty buffer on EOF.
+   */
+  async readAvailable(opts: { timeoutMs: number; maxBytes?: number; phase?: string }): Promise<Buffer> {
+    const phase = opts.phase ?? 'read';
+    const maxBytes = opts.maxBytes ?? DEFAULT_MAX_PDU_SIZE;
+    const deadline = Date.now() + opts.timeoutMs;
+    this.enter();
+    try {
+      for (;;) {
+        this.pull(maxBytes);
+        if (this.buf.length > 0) return this.take(Math.min(maxBytes, this.buf.length));
+        if (this.ended) return EMPTY;
+        this.throwIfDead(phase, 'while waiting for bytes');
+        await this.waitForActivity(deadline, phase, () => `no bytes within ${opts.timeoutMs} ms`);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Send bytes; resolves once the kernel has taken them (backpressure), within a timeout. */
+  write(bytes: Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    const phase = opts.phase ?? 'write';
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+    if (this.failure) return Promise.reject(fromSocketError(this.failure, phase));
+    if (this.closed || this.sock.destroyed || !this.sock.writable) {
+      return Promise.reject(new TransportError('closed', phase, 'cannot write: the connection is closed'));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TransportError('timeout', phase, `the peer did not take ${bytes.length} bytes within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.sock.write(bytes, (err) => {
+        clearTimeout(timer);
+        if (err) reject(fromSocketError(err, phase));
+        else resolve();
+      });
+    });
+  }
+
+  /** The TLS handshake as a client, in place on this connection (MS-RDPBCGR 5.4.5.1). */
+  async upgradeToTls(opts: TlsClientOptions): Promise<TlsInfo> {
+    const phase = opts.phase ?? 'tls';
+    this.beforeUpgrade(phase);
+    let sock: tls.TLSSocket;
+    try {
+      sock = tls.connect(clientConnectOptions(this.raw, opts));
+    } catch (err) {
+      // a bad option (an unknown cipher list): nothing was sent yet
+      throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+    }
+    return this.handshake(sock, 'secureConnect', 'client', opts.timeoutMs, phase);
+  }
+
+  /** The TLS handshake as a server, for the acceptor. */
+  async upgradeToTlsServer(opts: TlsServerOptions): Promise<TlsInfo> {
+    const phase = opts.phase ?? 'tls';
+    this.beforeUpgrade(phase);
+    let sock: tls.TLSSocket;
+    try {
+      const secureContext = tls.createSecureContext(serverContextOptions(opts));
+      sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
+    } catch (err) {
+      throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+    }
+    return this.handshake(sock, 'secure', 'server', opts.timeoutMs, phase);
+  }
+
+  /**
+   * End gracefully (TLS close_notify, then FIN); destroy if the peer has not closed within the
+   * grace period. Unread bytes are discarded. Resolves once the socket is closed.
+   */
+  close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    const sock = this.sock;
+    if (this.closed || sock.destroyed) {
+      this.destroy();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.destroy(), graceMs);
+      timer.unref();
+      sock.once('close', () => {
+        clearTimeout(timer);
+        if (this.raw !== sock) this.raw.destroy();
+        resolve();
+      });
+      // discard what the peer still sends, so its FIN reaches us
+      sock.off('readable', this.onReadable);
+      sock.resume();
+      sock.end();
+    });
+  }
+
+  /** Close at once (RST if bytes are unread). */
+  destroy(): void {
+    this.sock.destroy();
+    if (this.raw !== this.sock) this.raw.destroy();
+    this.notify();
+  }
+
+  // --- internals ---
+
+  private attach(sock: net.Socket): void {
+    sock.on('readable', this.onReadable);
+    sock.on('end', this.onEnd);
+    sock.on('error', this.onError);
+    sock.on('close', this.onClose);
+  }
+
+  private detach(sock: net.Socket): void {
+    sock.off('readable', this.onReadable);
+    sock.off('end', this.onEnd);
+    sock.off('error', this.onError);
+    sock.off('close', this.onClose);
+  }
+
+  private enter(): void {
+    if (this.busy) throw new Error('RdpSocket: another read or upgrade is in progress');
+    this.busy = true;
+  }
+
+  private notify(): void {
+    this.wake?.();
+  }
+
+  /** Move bytes from the stream into our buffer, stopping once it holds more than `limit`. */
+  private pull(limit: number): void {
+    while (this.buf.length <= limit) {
+      const chunk: Buffer | null = this.sock.read();
+      if (chunk === null) return;
+      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    }
+  }
+
+  /** The hint's answer, a thrown DecodeError becoming 'malformed'. */
+  private frame(hint: PduHint, phase: string): number | null {
+    let size: number | null;
+    try {
+      size = hint.findSize(this.buf);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        throw new TransportError('malformed', phase, `cannot frame ${hint.name}: ${err.message}`, {
+          cause: err,
+          bytesBuffered: this.buf.length,
+        });
+      }
+      throw err;
+    }
+    if (size !== null && (!Number.isSafeInteger(size) || size < 1)) {
+      throw new TransportError('malformed', phase, `${hint.name} hint returned an invalid size ${size}`, {
+        bytesBuffered: this.buf.length,
+      });
+    }
+    return size;
+  }
+
+  private take(n: number): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, n));
+    this.buf = n === this.buf.length ? EMPTY : this.buf.subarray(n);
+    return out;
+  }
+
+  /** Throw the stored error, or 'closed' after EOF or a local close. */
+  private throwIfDead(phase: string, what: string): void {
+    if (this.failure) throw fromSocketError(this.failure, phase);
+    if (this.ended || this.sock.readableEnded) {
+      throw new TransportError('closed', phase, `the peer closed the connection ${what} (${this.buf.length} bytes buffered)`, {
+        bytesBuffered: this.buf.length,
+      });
+    }
+    if (this.closed || this.sock.destroyed) {
+      throw new TransportError('closed', phase, `the connection is closed ${what} (${this.buf.length} bytes buffered)`, {
+        bytesBuffered: this.buf.length,
+      });
+    }
+  }
+
+  /** Wait for any socket event, or throw 'timeout' at the deadline. */
+  private waitForActivity(deadline: number, phase: string, detail: () => string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        reject(new TransportError('timeout', phase, detail(), { bytesBuffered: this.buf.length }));
+      }, Math.max(0, deadline - Date.now()));
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private beforeUpgrade(phase: string): void {
+    if (this.sock !== this.raw) throw new Error('RdpSocket: already upgraded to tls');
+    if (this.busy) throw new Error('RdpSocket: cannot upgrade while a read is in progress');
+    // Bytes we pulled but nobody read: the peer sent something before the handshake. Bytes
+    // still in the stream (a ClientHello that came in before the server role upgrades) are left
+    // there: the TLS socket reads them as its first input.
+    if (this.buf.length > 0) {
+      throw new TransportError('malformed', phase, `${this.buf.length} unexpected bytes received before the tls handshake`, {
+        bytesBuffered: this.buf.length,
+      });
+    }
+    this.throwIfDead(phase, 'before the tls handshake');
+  }
+
+  /** Hand the raw socket to `sock`, wait for the handshake, keep the TLS socket on success. */
+  private async handshake(
+    sock: tls.TLSSocket,
+    doneEvent: 'secureConnect' | 'secure',
+    role: 'client' | 'server',
+    timeoutMs: number,
+    phase: string,
+  ): Promise<TlsInfo> {
+    this.busy = true;
+    this.detach(this.raw);
+    // the raw socket may still report errors the TLS socket also sees; never leave them unhandled
+    this.raw.on('error', ignore);
+    this.sock = sock;
+    this.attach(sock);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const finish = (err: TransportError | null): void => {
+          clearTimeout(timer);
+          sock.off(doneEvent, onDone);
+          sock.off('error', onError);
+          sock.off('close', onClose);
+          if (err) reject(err);
+          else resolve();
+        };
+        const onDone = (): void => finish(null);
+        const onError = (err: Error): void => finish(tlsError(err, phase));
+        const onClose = (): void =>
+          finish(new TransportError('tls', phase, 'tls handshake failed: the connection closed during the handshake', {
+            reason: 'connection closed during handshake',
+          }));
+        const timer = setTimeout(
+          () => finish(new TransportError('timeout', phase, `tls handshake not finished within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        sock.once(doneEvent, onDone);
+        sock.once('error', onError);
+        sock.once('close', onClose);
+      });
+      this.tlsInfo = tlsInfoOf(sock, role);
+      return this.tlsInfo;
+    } catch (err) {
+      this.failure ??= err;
+      this.destroy();
+      throw err instanceof TransportError ? err : new TransportError('tls', phase, `tls handshake failed: ${describe(err)}`, { cause: err });
+    } finally {
+      this.busy = false;
+    }
+  }
+}
