@@ -1,0 +1,300 @@
+import { DecodeError } from '../pdu/errors.js';
+import {
+  FAILURE_CODE,
+  PROTOCOL,
+  failureCodeName,
+  protocolName,
+  type RdpNegFailure,
+  type RdpNegRsp,
+} from '../pdu/nego.js';
+import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
+import { decodeMcsDisconnectProviderUltimatum, mcsReasonName } from '../pdu/mcs.js';
+import {
+  X224_DT,
+  decodeServerConnectionAnswer,
+  decodeX224Data,
+  encodeConnectionRequest,
+  x224Code,
+  type ConnectionConfirm,
+} from '../pdu/x224.js';
+import { ConnectorError, type ConnectorErrorCode } from './errors.js';
+import { buildMcsConnectInitial, readMcsConnectResponse, type ClientDataConfig, type McsConnectOutcome } from './mcs-connect.js';
+import type { Pause, Sequence, StepResult } from './sequence.js';
+
+/**
+ * The client side of the RDP connection sequence (MS-RDPBCGR 1.3.1.1), sans-IO, from the X.224
+ * Connection Request to the MCS Connect Response. The TLS upgrade is a pause that the driver
+ * fills in (`markSecurityUpgradeDone`). The same machine serves `probe` (one attempt per
+ * question) and, later, `simulate` (over the in-memory pair).
+ */
+export interface ConnectorConfig {
+  /**
+   * requestedProtocols of the RDP_NEG_REQ; `null` sends no RDP_NEG_REQ at all, as a legacy
+   * (pre-RDP 5.2) client does, and as xfreerdp does with /sec:rdp.
+   */
+  requestedProtocols: number | null;
+  /** RDP_NEG_REQ flags (RESTRICTED_ADMIN_MODE_REQUIRED ...) */
+  negReqFlags?: number;
+  /** mstshash cookie; probes use a random one per connection */
+  cookie?: string;
+  /** how far to go: the Connection Confirm, the TLS upgrade when one was selected, or the MCS Connect Response */
+  stopAfter: 'negotiation' | 'security-upgrade' | 'mcs-connect';
+  /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
+  clientData: ClientDataConfig;
+}
+
+/** What the driver hands back after the TLS handshake; transport's TlsInfo has at least this. */
+export interface SecurityUpgradeInfo {
+  version: string;
+  serverPublicKey: Uint8Array;
+}
+
+export type ConnectorEvent =
+  | { type: 'sent'; pdu: string; summary: string }
+  | { type: 'received'; pdu: string; summary: string }
+  | { type: 'security-upgrade'; protocol: string; version: string };
+
+export interface ConnectorResult {
+  requestedProtocols: number | null;
+  /** the Connection Confirm as decoded */
+  confirm: ConnectionConfirm;
+  /** the protocol in force: the RDP_NEG_RSP's, or RDP when the server sent no negotiation data */
+  selectedProtocol: number;
+  /** true when the Confirm carried no RDP_NEG_RSP (legacy answer) */
+  legacyConfirm: boolean;
+  security?: SecurityUpgradeInfo;
+  mcs?: McsConnectOutcome;
+}
+
+type State =
+  | { kind: 'SendConnectionRequest' }
+  | { kind: 'WaitConnectionConfirm' }
+  | { kind: 'SecurityUpgrade'; partial: ConnectorResult }
+  | { kind: 'SendMcsConnectInitial'; partial: ConnectorResult }
+  | { kind: 'WaitMcsConnectResponse'; partial: ConnectorResult }
+  | { kind: 'Connected'; result: ConnectorResult }
+  | { kind: 'Failed'; error: ConnectorError; partial?: ConnectorResult };
+
+/** Protocols after which the connection continues inside TLS (MS-RDPBCGR 5.4.5). */
+const TLS_PROTOCOLS = PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
+/** Protocols whose next step after TLS is CredSSP or RDSTLS/AAD authentication, which this machine does not do yet. */
+const AUTH_AFTER_TLS = PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
+
+export class ClientConnector implements Sequence<ConnectorEvent> {
+  private st: State = { kind: 'SendConnectionRequest' };
+
+  constructor(readonly config: ConnectorConfig) {}
+
+  get state(): Readonly<State> {
+    return this.st;
+  }
+  get stateName(): State['kind'] {
+    return this.st.kind;
+  }
+  get done(): boolean {
+    return this.st.kind === 'Connected' || this.st.kind === 'Failed';
+  }
+  get pause(): Pause | null {
+    return this.st.kind === 'SecurityUpgrade' ? { kind: 'tls-upgrade', role: 'client' } : null;
+  }
+  /** The result once Connected, or the partial result of a failed attempt. */
+  get result(): ConnectorResult | undefined {
+    if (this.st.kind === 'Connected') return this.st.result;
+    if (this.st.kind === 'Failed') return this.st.partial;
+    return undefined;
+  }
+  get error(): ConnectorError | undefined {
+    return this.st.kind === 'Failed' ? this.st.error : undefined;
+  }
+
+  nextPduHint(): PduHint | null {
+    switch (this.st.kind) {
+      case 'WaitConnectionConfirm':
+      case 'WaitMcsConnectResponse':
+        return TPKT_HINT;
+      default:
+        return null;
+    }
+  }
+
+  step(input: Uint8Array | null): StepResult<ConnectorEvent> {
+    const out: StepResult<ConnectorEvent> = { output: [], events: [] };
+    try {
+      this.advance(input, out);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        this.fail(new ConnectorError('DECODE_ERROR', this.phase(), `malformed PDU: ${err.message}`, err));
+      } else if (err instanceof ConnectorError) {
+        this.fail(err);
+      } else {
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  /** Resume after the driver's TLS handshake. */
+  markSecurityUpgradeDone(info: SecurityUpgradeInfo): StepResult<ConnectorEvent> {
+    if (this.st.kind !== 'SecurityUpgrade') {
+      throw new Error(`markSecurityUpgradeDone in state ${this.st.kind}`);
+    }
+    const partial: ConnectorResult = { ...this.st.partial, security: info };
+    const out: StepResult<ConnectorEvent> = {
+      output: [],
+      events: [{ type: 'security-upgrade', protocol: protocolName(partial.selectedProtocol), version: info.version }],
+    };
+    if (this.config.stopAfter !== 'mcs-connect') {
+      this.st = { kind: 'Connected', result: partial };
+    } else if (partial.selectedProtocol & AUTH_AFTER_TLS) {
+      // CredSSP / RDSTLS come before the MCS exchange; until they are implemented the
+      // attempt ends here, honestly, with what was learned.
+      this.st = { kind: 'Connected', result: partial };
+    } else {
+      this.st = { kind: 'SendMcsConnectInitial', partial };
+      this.advance(null, out);
+    }
+    return out;
+  }
+
+  private phase(): string {
+    switch (this.st.kind) {
+      case 'SendConnectionRequest':
+      case 'WaitConnectionConfirm':
+        return 'x224';
+      case 'SecurityUpgrade':
+        return 'tls';
+      default:
+        return 'mcs';
+    }
+  }
+
+  private fail(error: ConnectorError): void {
+    const partial = 'partial' in this.st ? this.st.partial : undefined;
+    this.st = partial ? { kind: 'Failed', error, partial } : { kind: 'Failed', error };
+  }
+
+  private advance(input: Uint8Array | null, out: StepResult<ConnectorEvent>): void {
+    const st = this.st;
+    switch (st.kind) {
+      case 'SendConnectionRequest': {
+        const { requestedProtocols, negReqFlags, cookie } = this.config;
+        const bytes = encodeConnectionRequest({
+          ...(cookie !== undefined ? { cookie } : {}),
+          ...(requestedProtocols !== null
+            ? { negReq: { type: 'RDP_NEG_REQ', flags: negReqFlags ?? 0, requestedProtocols } }
+            : {}),
+        });
+        out.output.push(bytes);
+        out.events.push({
+          type: 'sent',
+          pdu: 'X.224 Connection Request',
+          summary:
+            requestedProtocols === null
+              ? 'no RDP_NEG_REQ (legacy request)'
+              : `RDP_NEG_REQ requestedProtocols=0x${requestedProtocols.toString(16)}`,
+        });
+        this.st = { kind: 'WaitConnectionConfirm' };
+        return;
+      }
+      case 'WaitConnectionConfirm': {
+        const frame = need(input);
+        if (x224Code(frame) === X224_DT) {
+          // xrdp refuses a request it cannot parse (an unknown protocol flag such as RDSAAD)
+          // with an MCS Disconnect Provider Ultimatum in place of the Connection Confirm.
+          const dpu = decodeMcsDisconnectProviderUltimatum(decodeX224Data(frame));
+          const reasonName = mcsReasonName(dpu.reason);
+          out.events.push({ type: 'received', pdu: 'MCS Disconnect Provider Ultimatum', summary: reasonName });
+          throw new ConnectorError('MCS_DISCONNECT_PROVIDER_ULTIMATUM', 'x224', `the server disconnected (${reasonName}) instead of confirming the connection`, undefined, dpu.reason);
+        }
+        const answer = decodeServerConnectionAnswer(frame);
+        if (answer.tpdu === 'DR') {
+          out.events.push({ type: 'received', pdu: 'X.224 Disconnect Request', summary: `reason ${answer.reason}` });
+          throw new ConnectorError('X224_DISCONNECT', 'x224', `the server answered with an X.224 Disconnect Request (reason ${answer.reason})`, undefined, answer.reason);
+        }
+        const { tpdu: _t, ...confirm } = answer;
+        out.events.push({ type: 'received', pdu: 'X.224 Connection Confirm', summary: describeNegotiation(confirm.negotiation) });
+        const neg = confirm.negotiation;
+        if (neg?.type === 'RDP_NEG_FAILURE') {
+          const partial: ConnectorResult = {
+            requestedProtocols: this.config.requestedProtocols,
+            confirm,
+            selectedProtocol: -1,
+            legacyConfirm: false,
+          };
+          this.st = { kind: 'Failed', partial, error: negFailureError(neg) };
+          return;
+        }
+        const selected = neg ? neg.selectedProtocol : PROTOCOL.RDP;
+        const partial: ConnectorResult = {
+          requestedProtocols: this.config.requestedProtocols,
+          confirm,
+          selectedProtocol: selected,
+          legacyConfirm: !neg,
+        };
+        if (selected & ~TLS_PROTOCOLS) {
+          this.st = { kind: 'Failed', partial, error: new ConnectorError('UNEXPECTED_PROTOCOL', 'x224', `the server selected an unknown protocol 0x${selected.toString(16)}`, undefined, selected) };
+          return;
+        }
+        if (this.config.stopAfter === 'negotiation') {
+          this.st = { kind: 'Connected', result: partial };
+        } else if (selected !== PROTOCOL.RDP) {
+          this.st = { kind: 'SecurityUpgrade', partial };
+        } else if (this.config.stopAfter === 'mcs-connect') {
+          this.st = { kind: 'SendMcsConnectInitial', partial };
+          this.advance(null, out);
+        } else {
+          this.st = { kind: 'Connected', result: partial };
+        }
+        return;
+      }
+      case 'SendMcsConnectInitial': {
+        const bytes = buildMcsConnectInitial(this.config.clientData, st.partial.requestedProtocols === null ? null : st.partial.selectedProtocol);
+        out.output.push(bytes);
+        out.events.push({
+          type: 'sent',
+          pdu: 'MCS Connect Initial',
+          summary: `encryptionMethods=0x${this.config.clientData.encryptionMethods.toString(16)}`,
+        });
+        this.st = { kind: 'WaitMcsConnectResponse', partial: st.partial };
+        return;
+      }
+      case 'WaitMcsConnectResponse': {
+        const mcs = readMcsConnectResponse(need(input));
+        const partial: ConnectorResult = { ...st.partial, mcs };
+        if (mcs.kind === 'disconnect') {
+          out.events.push({ type: 'received', pdu: 'MCS Disconnect Provider Ultimatum', summary: mcs.reasonName });
+          this.st = { kind: 'Failed', partial, error: new ConnectorError('MCS_DISCONNECT_PROVIDER_ULTIMATUM', 'mcs', `the server disconnected (${mcs.reasonName}) instead of answering the MCS Connect Initial`, undefined, mcs.reason) };
+          return;
+        }
+        out.events.push({ type: 'received', pdu: 'MCS Connect Response', summary: mcs.summary });
+        if (mcs.result !== 0) {
+          this.st = { kind: 'Failed', partial, error: new ConnectorError('MCS_CONNECT_REFUSED', 'mcs', `MCS Connect Response result ${mcs.resultName}`, undefined, mcs.result) };
+          return;
+        }
+        this.st = { kind: 'Connected', result: partial };
+        return;
+      }
+      case 'SecurityUpgrade':
+      case 'Connected':
+      case 'Failed':
+        throw new Error(`step() called in state ${st.kind}`);
+    }
+  }
+}
+
+function need(input: Uint8Array | null): Uint8Array {
+  if (!input) throw new Error('step() needs a PDU in this state');
+  return input;
+}
+
+function describeNegotiation(neg: RdpNegRsp | RdpNegFailure | undefined): string {
+  if (!neg) return 'no negotiation data';
+  if (neg.type === 'RDP_NEG_RSP') return `RDP_NEG_RSP selectedProtocol=${protocolName(neg.selectedProtocol)} flags=0x${neg.flags.toString(16)}`;
+  return `RDP_NEG_FAILURE ${failureCodeName(neg.failureCode)}`;
+}
+
+function negFailureError(neg: RdpNegFailure): ConnectorError {
+  const name = failureCodeName(neg.failureCode);
+  const code: ConnectorErrorCode = name in FAILURE_CODE ? (name as ConnectorErrorCode) : 'UNKNOWN_FAILURE_CODE';
+  return new ConnectorError(code, 'x224', `the server refused the requested protocols: ${name}`, undefined, neg.failureCode);
+}

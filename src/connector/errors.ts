@@ -1,0 +1,51 @@
+import type { DecodeError } from '../pdu/errors.js';
+
+/**
+ * Why a connection attempt stopped short. `code` is stable (reports, tests and the error
+ * catalogue key on it); for an RDP_NEG_FAILURE it is the spec's failureCode name.
+ */
+export type ConnectorErrorCode =
+  /** RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2) */
+  | 'SSL_REQUIRED_BY_SERVER'
+  | 'SSL_NOT_ALLOWED_BY_SERVER'
+  | 'SSL_CERT_NOT_ON_SERVER'
+  | 'INCONSISTENT_FLAGS'
+  | 'HYBRID_REQUIRED_BY_SERVER'
+  | 'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER'
+  | 'UNKNOWN_FAILURE_CODE'
+  /** the server answered the Connection Request with an X.224 Disconnect Request */
+  | 'X224_DISCONNECT'
+  /** the server sent an MCS Disconnect Provider Ultimatum instead of the expected PDU */
+  | 'MCS_DISCONNECT_PROVIDER_ULTIMATUM'
+  /** the MCS Connect Response carried a result other than rt-successful */
+  | 'MCS_CONNECT_REFUSED'
+  /** the server selected a protocol we did not request, or that we cannot continue with */
+  | 'UNEXPECTED_PROTOCOL'
+  /** a PDU that is well formed but not what this phase expects */
+  | 'UNEXPECTED_PDU'
+  /** a PDU that is not well formed */
+  | 'DECODE_ERROR';
+
+export class ConnectorError extends Error {
+  override readonly name = 'ConnectorError';
+  constructor(
+    readonly code: ConnectorErrorCode,
+    /** the phase that failed: 'x224', 'tls', 'mcs' */
+    readonly phase: string,
+    message: string,
+    readonly decodeError?: DecodeError,
+    /** numeric detail: the failureCode, the MCS result or reason */
+    readonly value?: number,
+  ) {
+    super(message);
+  }
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      phase: this.phase,
+      message: this.message,
+      ...(this.value !== undefined ? { value: this.value } : {}),
+      ...(this.decodeError ? { decode: this.decodeError.toJSON() } : {}),
+    };
+  }
+}

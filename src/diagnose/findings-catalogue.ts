@@ -1,0 +1,57 @@
+import type { JSONSchemaType } from 'ajv';
+import type { Finding } from '../probe/posture.js';
+import { DataError, loadYaml } from './data.js';
+
+export interface FindingDefinition {
+  id: string;
+  severity: Finding['severity'];
+  title: string;
+  detail?: string;
+  source: string;
+}
+
+const schema: JSONSchemaType<{ findings: FindingDefinition[] }> = {
+  type: 'object',
+  properties: {
+    findings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
+          severity: { type: 'string', enum: ['info', 'low', 'medium', 'high', 'critical'] },
+          title: { type: 'string', minLength: 1 },
+          detail: { type: 'string', nullable: true },
+          source: { type: 'string', minLength: 1 },
+        },
+        required: ['id', 'severity', 'title', 'source'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['findings'],
+  additionalProperties: false,
+};
+
+let cache: Map<string, FindingDefinition> | undefined;
+
+/** The findings catalogue (data/findings.yaml), checked against its schema once. */
+export function findingsCatalogue(): Map<string, FindingDefinition> {
+  if (cache) return cache;
+  const doc = loadYaml('findings.yaml', schema);
+  const map = new Map<string, FindingDefinition>();
+  for (const f of doc.findings) {
+    if (map.has(f.id)) throw new DataError(`data/findings.yaml: duplicate id ${f.id}`);
+    map.set(f.id, f);
+  }
+  cache = map;
+  return map;
+}
+
+/** A finding from the catalogue; `detail` adds what this host showed. */
+export function finding(id: string, detail?: string): Finding {
+  const def = findingsCatalogue().get(id);
+  if (!def) throw new DataError(`unknown finding id ${id} (not in data/findings.yaml)`);
+  const text = [detail, def.detail].filter(Boolean).join(' ');
+  return { id, severity: def.severity, title: def.title, ...(text ? { detail: text } : {}) };
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { ClientConnector, type ConnectorConfig, type ConnectorResult } from '../connector/connector.js';
+import type { ConnectorError } from '../connector/errors.js';
+import { DecodeError } from '../pdu/errors.js';
+import { runSequence, type TranscriptEntry } from '../transport/driver.js';
+import { TransportError } from '../transport/errors.js';
+import { RdpSocket, type TlsClientOptions } from '../transport/socket.js';
+import type { TlsInfo } from '../transport/tls-info.js';
+import type { AttemptError } from './posture.js';
+
+/**
+ * One connection attempt: the real connector over a real socket, with timeouts on the
+ * connect, every read and the TLS handshake; the socket is always closed at the end.
+ */
+export interface AttemptSpec {
+  /** what this attempt asks, for logs (e.g. "protocol SSL", "method 40BIT", "TLSv1.2") */
+  label: string;
+  config: Omit<ConnectorConfig, 'cookie'>;
+  tls?: Pick<TlsClientOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
+}
+
+export interface AttemptOutcome {
+  spec: AttemptSpec;
+  /** where the connector got to; with a `connectorError` this is the partial result */
+  result?: ConnectorResult;
+  connectorError?: ConnectorError;
+  transportError?: TransportError;
+  /** the connector state when a transport error ended the attempt */
+  stoppedIn?: string;
+  tls: TlsInfo | null;
+  transcript: TranscriptEntry[];
+  durationMs: number;
+}
+
+export interface AttemptTarget {
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** A random mstshash cookie per connection, so a server's logs tell our connections apart. */
+export function randomCookie(): string {
+  return `rdpsec${randomBytes(4).toString('hex')}`;
+}
+
+export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Promise<AttemptOutcome> {
+  const started = performance.now();
+  const connector = new ClientConnector({ ...spec.config, cookie: randomCookie() });
+  const outcome: AttemptOutcome = { spec, tls: null, transcript: [], durationMs: 0 };
+  let sock: RdpSocket | undefined;
+  try {
+    sock = await RdpSocket.connect(target.host, target.port, { timeoutMs: target.timeoutMs });
+    const run = await runSequence(connector, sock, {
+      readTimeoutMs: target.timeoutMs,
+      tls: () => ({ role: 'client', timeoutMs: target.timeoutMs, servername: target.host, ...spec.tls }),
+      phase: () => PHASE_OF_STATE[connector.stateName] ?? connector.stateName,
+    });
+    outcome.transcript = run.transcript;
+    outcome.tls = run.tls;
+    if (run.error) {
+      outcome.transportError = run.error;
+      outcome.stoppedIn = connector.stateName;
+    }
+  } catch (err) {
+    if (!(err instanceof TransportError)) throw err;
+    outcome.transportError = err;
+    outcome.stoppedIn = connector.stateName;
+  } finally {
+    sock?.destroy();
+  }
+  const result = connector.result;
+  if (result) outcome.result = result;
+  const cerr = connector.error;
+  if (cerr) outcome.connectorError = cerr;
+  outcome.durationMs = performance.now() - started;
+  return outcome;
+}
+
+const PHASE_OF_STATE: Record<string, string> = {
+  SendConnectionRequest: 'connect',
+  WaitConnectionConfirm: 'x224',
+  SecurityUpgrade: 'tls',
+  SendMcsConnectInitial: 'mcs',
+  WaitMcsConnectResponse: 'mcs',
+};
+
+/** The typed error of an attempt, for the report: which phase, what kind, which PDU and field. */
+export function attemptError(o: AttemptOutcome): AttemptError | undefined {
+  if (o.transportError) {
+    const t = o.transportError;
+    const e: AttemptError = { kind: t.kind, phase: t.phase, message: t.message };
+    const cause = t.cause;
+    if (cause instanceof DecodeError) Object.assign(e, decodeFields(cause));
+    return e;
+  }
+  if (o.connectorError) {
+    const c = o.connectorError;
+    const e: AttemptError = { kind: c.code, phase: c.phase, message: c.message };
+    if (c.decodeError) Object.assign(e, decodeFields(c.decodeError));
+    return e;
+  }
+  return undefined;
+}
+
+function decodeFields(d: DecodeError): Pick<AttemptError, 'pdu' | 'field' | 'offset'> {
+  const r = d.root();
+  return { pdu: r.pdu, field: r.field, offset: r.offset };
+}
+
+/** Run tasks with at most `limit` in flight, keeping the order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

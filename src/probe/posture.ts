@@ -1,0 +1,167 @@
+/**
+ * The Posture: what one server negotiates, as learned on the wire by `probe`. This is the
+ * JSON contract (`schemaVersion` 1, documented in schemas/probe.schema.json) that scripts and
+ * later commands (scan, doctor) rely on: add fields freely, keep these names.
+ */
+import type { ProtocolName } from '../pdu/nego.js';
+
+export const POSTURE_SCHEMA_VERSION = 1;
+
+/** A typed reason an attempt did not get an answer: a transport or decode failure. */
+export interface AttemptError {
+  /** transport kinds (refused, reset, timeout, closed, tls, malformed, oversized, unreachable) or connector codes */
+  kind: string;
+  /** where it happened: connect, x224, tls, mcs */
+  phase: string;
+  message: string;
+  /** for malformed PDUs: which PDU and field, at what offset */
+  pdu?: string;
+  field?: string;
+  offset?: number;
+}
+
+export type ProtocolStatus = 'accepted' | 'refused' | 'ignored' | 'error';
+
+export interface ProtocolProbe {
+  status: ProtocolStatus;
+  /** requestedProtocols sent for this question */
+  requested: number;
+  /** the selectedProtocol of the RDP_NEG_RSP, by name */
+  selected?: string;
+  /** the RDP_NEG_FAILURE failureCode, by name */
+  failureCode?: string;
+  /** RDP_NEG_RSP flags, by name */
+  flags?: string[];
+  /** refused without RDP_NEG_FAILURE: the server disconnected instead (xrdp does, for flags it does not know) */
+  disconnect?: string;
+  /** true when the server answered without negotiation data although the request had some */
+  legacyConfirm?: boolean;
+  error?: AttemptError;
+}
+
+export interface LegacyProbe {
+  status: 'accepted' | 'refused' | 'error';
+  failureCode: string | null;
+  /** what the Connection Confirm carried: nothing (as the spec wants), or an RDP_NEG_RSP/FAILURE (FreeRDP) */
+  confirm: 'no-negotiation-data' | 'RDP_NEG_RSP' | 'RDP_NEG_FAILURE' | null;
+  selected?: string;
+  /** how it ended past the Confirm: the MCS Connect Response, or a disconnect */
+  detail?: string;
+  error?: AttemptError;
+}
+
+export type MethodName = '40BIT' | '56BIT' | '128BIT' | 'FIPS';
+export type EncryptionLevelName = 'NONE' | 'LOW' | 'CLIENT_COMPATIBLE' | 'HIGH' | 'FIPS';
+
+export interface MethodProbe {
+  status: 'accepted' | 'refused' | 'error';
+  /** encryptionMethods offered in TS_UD_CS_SEC */
+  offered: number;
+  /** the encryptionMethod of TS_UD_SC_SEC1, by name (NONE when the server does not encrypt) */
+  selected?: MethodName | 'NONE' | string;
+  encryptionLevel?: EncryptionLevelName | string;
+  /** true when the server chose a method the client did not offer (xrdp does) */
+  notOffered?: boolean;
+  error?: AttemptError;
+}
+
+export interface ServerCertificateInfo {
+  type: 'proprietary' | 'x509';
+  keyType: string;
+  keyBits: number;
+  /** proprietary: the high bit of dwVersion (a temporary certificate) */
+  temporary?: boolean;
+  /** x509 chain: subject and issuer of the leaf */
+  subject?: string;
+  issuer?: string;
+}
+
+export interface StandardSecurity {
+  encryptionLevel: EncryptionLevelName | string;
+  /** the request through which it was reached: an RDP_NEG_REQ for RDP, or a legacy request */
+  via: 'RDP_NEG_REQ' | 'legacy';
+  methods: Partial<Record<MethodName, MethodProbe>>;
+  /** all four methods offered at once: what the server picks */
+  allOffered: MethodProbe;
+  serverRandom: boolean;
+  certificate: ServerCertificateInfo | null;
+  /** methods the server answered with although they were not offered */
+  imposesMethods: string[];
+}
+
+export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+export interface TlsVersionProbe {
+  accepted: boolean;
+  /** IANA name of the negotiated cipher suite */
+  cipher?: string;
+  /** OpenSSL name of it */
+  opensslCipher?: string;
+  /** why the handshake failed */
+  reason?: string;
+}
+
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  selfSigned: boolean;
+  notBefore: string;
+  notAfter: string;
+  keyType: string;
+  keyBits: number;
+  signatureAlgorithm: string;
+  subjectAltNames: string[];
+  sha256: string;
+  serial: string;
+}
+
+export interface TlsPosture {
+  /** the protocol requested to reach TLS (SSL, or HYBRID for an NLA-only server) */
+  via: string;
+  versions: Partial<Record<TlsVersionName, TlsVersionProbe>>;
+  /** what the server picks when the client allows every version */
+  default?: { version: string; cipher: string };
+  certificate: CertificateSummary | null;
+}
+
+export interface DowngradeCheck {
+  /** true: TS_UD_SC_CORE clientRequestedProtocols equals what we sent; false: it differs; null: not checked */
+  ok: boolean | null;
+  sent?: number;
+  echoed?: number | null;
+  /** the security layer of the connection used for the check */
+  via?: string;
+  reason?: string;
+}
+
+export interface Finding {
+  id: string;
+  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+  title: string;
+  detail?: string;
+}
+
+export interface Posture {
+  schemaVersion: number;
+  target: { host: string; port: number };
+  startedAt: string;
+  durationMs: number;
+  /** false when no connection got an answer (the host is unreachable) */
+  reachable: boolean;
+  protocols: Record<ProtocolName, ProtocolProbe>;
+  /** what the server selects when offered every protocol */
+  preferred: string | null;
+  preferredDetail: ProtocolProbe;
+  /** the security layer the server insists on, from its failure codes */
+  requires: 'SSL' | 'HYBRID' | 'SSL_WITH_USER_AUTH' | null;
+  legacy: LegacyProbe;
+  standardSecurity: StandardSecurity | null;
+  tls: TlsPosture | null;
+  downgrade: DowngradeCheck;
+  /** HYBRID: what the server does after TLS (the CredSSP exchange itself is not probed yet) */
+  hybrid: { checked: false; reason: string } | null;
+  /** server version and flags seen in TS_UD_SC_CORE */
+  serverCore?: { version: string; earlyCapabilityFlags?: number };
+  connections: number;
+  findings: Finding[];
+}

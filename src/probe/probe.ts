@@ -1,0 +1,312 @@
+import type { ConnectorConfig } from '../connector/connector.js';
+import { DEFAULT_CLIENT_DATA, methodName, levelName } from '../connector/mcs-connect.js';
+import { summarizeProprietary, summarizeX509 } from '../crypto/certificate-summary.js';
+import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-certificate.js';
+import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
+import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
+import { attemptError, mapLimit, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
+import {
+  POSTURE_SCHEMA_VERSION,
+  type DowngradeCheck,
+  type LegacyProbe,
+  type MethodName,
+  type MethodProbe,
+  type Posture,
+  type ProtocolProbe,
+  type ServerCertificateInfo,
+  type StandardSecurity,
+  type TlsPosture,
+  type TlsVersionName,
+} from './posture.js';
+
+/**
+ * `probe`: map one server's negotiation posture by asking one question per connection, with
+ * the real connector, in two rounds (the second depends on what the first found), at most
+ * `parallel` connections at once.
+ */
+export interface ProbeOptions {
+  host: string;
+  port: number;
+  /** per connect, per read, per TLS handshake */
+  timeoutMs: number;
+  /** connections in flight at once */
+  parallel: number;
+  /** TLS versions to test one by one */
+  tlsVersions?: TlsVersionName[];
+  onAttempt?: (o: AttemptOutcome) => void;
+}
+
+/**
+ * requestedProtocols per question. HYBRID and HYBRID_EX carry the bits real clients send with
+ * them (MS-RDPBCGR 2.2.1.1.1: HYBRID_EX SHOULD come with HYBRID; mstsc sends SSL|HYBRID|HYBRID_EX),
+ * so a server that answers with a lesser protocol shows as "ignored", not "refused".
+ */
+export const PROTOCOL_QUESTIONS: Record<ProtocolName, number> = {
+  RDP: PROTOCOL.RDP,
+  SSL: PROTOCOL.SSL,
+  HYBRID: PROTOCOL.SSL | PROTOCOL.HYBRID,
+  RDSTLS: PROTOCOL.RDSTLS,
+  HYBRID_EX: PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX,
+  RDSAAD: PROTOCOL.RDSAAD,
+};
+const ALL_PROTOCOLS = PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.RDSTLS | PROTOCOL.HYBRID_EX | PROTOCOL.RDSAAD;
+/** What mstsc requests (SSL|HYBRID|HYBRID_EX). */
+const MSTSC_PROTOCOLS = PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX;
+
+export const METHOD_QUESTIONS: Record<MethodName, number> = {
+  '40BIT': ENCRYPTION_METHOD['40BIT'],
+  '56BIT': ENCRYPTION_METHOD['56BIT'],
+  '128BIT': ENCRYPTION_METHOD['128BIT'],
+  FIPS: ENCRYPTION_METHOD.FIPS,
+};
+const ALL_METHODS = Object.values(METHOD_QUESTIONS).reduce((a, b) => a | b, 0);
+export const TLS_VERSIONS: TlsVersionName[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function cfg(requestedProtocols: number | null, stopAfter: ConnectorConfig['stopAfter'], encryptionMethods = ALL_METHODS): AttemptSpec['config'] {
+  return { requestedProtocols, stopAfter, clientData: { ...DEFAULT_CLIENT_DATA, encryptionMethods } };
+}
+
+export async function probeServer(opts: ProbeOptions): Promise<Posture> {
+  const started = new Date();
+  const t0 = performance.now();
+  const target: AttemptTarget = { host: opts.host, port: opts.port, timeoutMs: opts.timeoutMs };
+  let connections = 0;
+  const run = async (spec: AttemptSpec): Promise<AttemptOutcome> => {
+    connections++;
+    const o = await runAttempt(target, spec);
+    opts.onAttempt?.(o);
+    return o;
+  };
+
+  // Round 1: one connection per protocol, everything offered at once, and a legacy request.
+  // RDP, SSL and legacy go on to the MCS Connect Response (what the server really does with
+  // them: encryption with every method offered, downgrade echo, certificate).
+  const round1: AttemptSpec[] = [
+    ...PROTOCOL_NAMES.map((name) => ({
+      label: `protocol ${name}`,
+      config: cfg(PROTOCOL_QUESTIONS[name], name === 'RDP' || name === 'SSL' ? 'mcs-connect' : 'negotiation'),
+    })),
+    { label: 'all protocols', config: cfg(ALL_PROTOCOLS, 'negotiation') },
+    { label: 'legacy request', config: cfg(null, 'mcs-connect') },
+  ];
+  const r1 = await mapLimit(round1, opts.parallel, run);
+  const byProtocol = new Map(PROTOCOL_NAMES.map((n, i) => [n, r1[i]!]));
+  const all = r1[PROTOCOL_NAMES.length]!;
+  const legacyAttempt = r1[PROTOCOL_NAMES.length + 1]!;
+
+  const protocols = Object.fromEntries(
+    PROTOCOL_NAMES.map((n) => [n, protocolProbe(byProtocol.get(n)!, PROTOCOL[n])]),
+  ) as Record<ProtocolName, ProtocolProbe>;
+  let preferredDetail = protocolProbe(all, -1);
+  const legacy = legacyProbe(legacyAttempt);
+  const reachable = r1.some((o) => !o.transportError || o.transportError.phase !== 'connect');
+
+  // Round 2: what depends on round 1, each spec under its own label.
+  const round2: AttemptSpec[] = [];
+  const rdpVia: 'RDP_NEG_REQ' | 'legacy' | null =
+    protocols.RDP.status === 'accepted' && mcsOk(byProtocol.get('RDP')!)
+      ? 'RDP_NEG_REQ'
+      : legacy.status === 'accepted'
+        ? 'legacy'
+        : null;
+  if (rdpVia) {
+    for (const [m, bits] of Object.entries(METHOD_QUESTIONS)) {
+      round2.push({ label: `method ${m}`, config: cfg(rdpVia === 'legacy' ? null : PROTOCOL.RDP, 'mcs-connect', bits) });
+    }
+  }
+  const tlsVia = (['SSL', 'HYBRID', 'HYBRID_EX'] as const).find((n) => protocols[n].status === 'accepted');
+  const versions = opts.tlsVersions ?? TLS_VERSIONS;
+  if (tlsVia) {
+    for (const v of versions) {
+      round2.push({ label: v, config: cfg(PROTOCOL_QUESTIONS[tlsVia], 'security-upgrade'), tls: { minVersion: v, maxVersion: v } });
+    }
+  }
+  // A server that drops a request with flags it does not know (xrdp 0.9 drops any
+  // requestedProtocols above 0xb) has its preference asked again with what mstsc sends.
+  const preferredRetry = Boolean(preferredDetail.disconnect);
+  if (preferredRetry) round2.push({ label: 'all protocols but dropped', config: cfg(MSTSC_PROTOCOLS, 'negotiation') });
+  const r2 = await mapLimit(round2, opts.parallel, run);
+  const second = new Map(r2.map((o) => [o.spec.label, o]));
+  if (preferredRetry) preferredDetail = protocolProbe(second.get('all protocols but dropped')!, -1);
+
+  let standardSecurity: StandardSecurity | null = null;
+  if (rdpVia) {
+    const base = rdpVia === 'legacy' ? legacyAttempt : byProtocol.get('RDP')!;
+    const methods: StandardSecurity['methods'] = {};
+    for (const [m, bits] of Object.entries(METHOD_QUESTIONS)) methods[m as MethodName] = methodProbe(second.get(`method ${m}`)!, bits);
+    const allOffered = methodProbe(base, ALL_METHODS);
+    const sec = base.result?.mcs?.kind === 'response' ? base.result.mcs.serverSecurity : undefined;
+    const imposes = new Set<string>();
+    for (const m of [...Object.values(methods), allOffered]) if (m?.notOffered && m.selected) imposes.add(m.selected);
+    standardSecurity = {
+      encryptionLevel: sec ? levelName(sec.encryptionLevel) : 'UNKNOWN',
+      via: rdpVia,
+      methods,
+      allOffered,
+      serverRandom: Boolean(sec?.serverRandom?.length),
+      certificate: sec?.serverCertificate ? serverCertificateInfo(sec.serverCertificate) : null,
+      imposesMethods: [...imposes],
+    };
+  }
+
+  let tls: TlsPosture | null = null;
+  if (tlsVia) {
+    const tlsVersions: TlsPosture['versions'] = {};
+    const versionOutcomes = versions.map((v) => second.get(v)!);
+    versions.forEach((v, i) => {
+      const o = versionOutcomes[i]!;
+      tlsVersions[v] = o.tls
+        ? { accepted: true, cipher: o.tls.cipher.standardName, opensslCipher: o.tls.cipher.name }
+        : { accepted: false, reason: o.transportError?.reason ?? o.transportError?.message ?? attemptError(o)?.message ?? 'no TLS handshake' };
+    });
+    const withTls = [byProtocol.get('SSL')!, ...versionOutcomes].find((o) => o.tls?.peerCertificateChain.length);
+    const def = byProtocol.get(tlsVia)!.tls ?? byProtocol.get('SSL')!.tls;
+    tls = {
+      via: tlsVia,
+      versions: tlsVersions,
+      ...(def ? { default: { version: def.version, cipher: def.cipher.standardName } } : {}),
+      certificate: withTls?.tls ? safeSummary(withTls.tls.peerCertificateChain[0]!) : null,
+    };
+  }
+
+  const requires =
+    protocols.RDP.failureCode === 'HYBRID_REQUIRED_BY_SERVER' || protocols.SSL.failureCode === 'HYBRID_REQUIRED_BY_SERVER'
+      ? 'HYBRID'
+      : protocols.RDP.failureCode === 'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER'
+        ? 'SSL_WITH_USER_AUTH'
+        : protocols.RDP.failureCode === 'SSL_REQUIRED_BY_SERVER'
+          ? 'SSL'
+          : null;
+
+  const posture: Posture = {
+    schemaVersion: POSTURE_SCHEMA_VERSION,
+    target: { host: opts.host, port: opts.port },
+    startedAt: started.toISOString(),
+    durationMs: 0,
+    reachable,
+    protocols,
+    preferred: preferredDetail.status === 'accepted' || preferredDetail.status === 'ignored' ? (preferredDetail.selected ?? null) : null,
+    preferredDetail,
+    requires,
+    legacy,
+    standardSecurity,
+    tls,
+    downgrade: downgradeCheck(byProtocol.get('SSL')!, byProtocol.get('RDP')!),
+    hybrid:
+      protocols.HYBRID.status === 'accepted' || protocols.HYBRID_EX.status === 'accepted'
+        ? { checked: false, reason: 'the CredSSP exchange is not implemented yet; the server selected HYBRID' }
+        : null,
+    connections,
+    findings: [],
+  };
+  const core = [byProtocol.get('SSL')!, byProtocol.get('RDP')!, legacyAttempt]
+    .map((o) => (o.result?.mcs?.kind === 'response' ? o.result.mcs.serverCore : undefined))
+    .find(Boolean);
+  if (core) {
+    posture.serverCore = {
+      version: `0x${core.version.toString(16).padStart(8, '0')}`,
+      ...(core.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: core.earlyCapabilityFlags } : {}),
+    };
+  }
+  posture.durationMs = Math.round(performance.now() - t0);
+  return posture;
+}
+
+function mcsOk(o: AttemptOutcome): boolean {
+  return o.result?.mcs?.kind === 'response' && o.result.mcs.result === 0 && !o.connectorError;
+}
+
+/** accepted: the server selected exactly the protocol asked about; ignored: it selected another. */
+function protocolProbe(o: AttemptOutcome, protocol: number): ProtocolProbe {
+  const requested = o.spec.config.requestedProtocols ?? 0;
+  const neg = o.result?.confirm.negotiation;
+  const base: ProtocolProbe = { status: 'error', requested };
+  if (neg?.type === 'RDP_NEG_FAILURE') return { ...base, status: 'refused', failureCode: failureCodeName(neg.failureCode) };
+  if (o.result && o.result.selectedProtocol >= 0) {
+    const selected = o.result.selectedProtocol;
+    const p: ProtocolProbe = {
+      ...base,
+      status: protocol < 0 || selected === protocol ? 'accepted' : 'ignored',
+      selected: protocolName(selected),
+    };
+    if (neg?.type === 'RDP_NEG_RSP') p.flags = flagNames(neg.flags, NEG_RSP_FLAGS);
+    if (o.result.legacyConfirm) p.legacyConfirm = true;
+    const err = attemptError(o);
+    if (err && err.phase === 'x224') p.error = err;
+    return p;
+  }
+  const err = attemptError(o);
+  if (err && err.phase === 'x224' && (err.kind === 'MCS_DISCONNECT_PROVIDER_ULTIMATUM' || err.kind === 'X224_DISCONNECT')) {
+    // no RDP_NEG_FAILURE, but an explicit disconnect in answer to the request
+    return { ...base, status: 'refused', disconnect: err.message, error: err };
+  }
+  return err ? { ...base, error: err } : base;
+}
+
+function legacyProbe(o: AttemptOutcome): LegacyProbe {
+  const neg = o.result?.confirm.negotiation;
+  const confirm: LegacyProbe['confirm'] = o.result ? (neg ? neg.type : 'no-negotiation-data') : null;
+  if (neg?.type === 'RDP_NEG_FAILURE') return { status: 'refused', failureCode: failureCodeName(neg.failureCode), confirm };
+  const err = attemptError(o);
+  if (mcsOk(o)) return { status: 'accepted', failureCode: null, confirm, selected: protocolName(o.result!.selectedProtocol), detail: 'MCS Connect Response received' };
+  if (o.result && err && (err.phase === 'mcs' || err.phase === 'tls') && err.kind !== 'timeout') {
+    // the Confirm came, but the server ended the connection at the next step
+    return { status: 'refused', failureCode: null, confirm, detail: `the server ended the connection after the Confirm: ${err.message}`, error: err };
+  }
+  if (!o.result && err && (err.kind === 'closed' || err.kind === 'reset') && err.phase === 'x224') {
+    return { status: 'refused', failureCode: null, confirm, detail: 'the server closed the connection without a Connection Confirm', error: err };
+  }
+  return { status: 'error', failureCode: null, confirm, ...(err ? { error: err } : {}) };
+}
+
+function methodProbe(o: AttemptOutcome, offered: number): MethodProbe {
+  const mcs = o.result?.mcs;
+  if (mcs?.kind === 'response' && mcs.result === 0) {
+    const sec = mcs.serverSecurity;
+    const method = sec?.encryptionMethod ?? 0;
+    const p: MethodProbe = { status: 'accepted', offered, selected: methodName(method) };
+    if (sec) p.encryptionLevel = levelName(sec.encryptionLevel);
+    if (method !== 0 && (method & offered) === 0) p.notOffered = true;
+    return p;
+  }
+  const err = attemptError(o);
+  if (mcs || (err && err.phase === 'mcs' && err.kind !== 'timeout')) {
+    return { status: 'refused', offered, ...(err ? { error: err } : {}) };
+  }
+  return { status: 'error', offered, ...(err ? { error: err } : {}) };
+}
+
+function downgradeCheck(ssl: AttemptOutcome, rdp: AttemptOutcome): DowngradeCheck {
+  for (const [o, via] of [[ssl, 'SSL'], [rdp, 'RDP']] as const) {
+    const mcs = o.result?.mcs;
+    if (mcs?.kind !== 'response' || mcs.result !== 0 || !mcs.serverCore) continue;
+    const sent = o.spec.config.requestedProtocols ?? 0;
+    const echoed = mcs.serverCore.clientRequestedProtocols;
+    if (echoed === undefined) return { ok: false, sent, echoed: null, via };
+    return { ok: echoed === sent, sent, echoed, via };
+  }
+  return { ok: null, reason: 'no connection reached the MCS Connect Response (NLA-only servers need CredSSP first)' };
+}
+
+/** The Standard RDP Security certificate (TS_UD_SC_SEC1), or null when it does not decode. */
+function serverCertificateInfo(bytes: Uint8Array): ServerCertificateInfo | null {
+  try {
+    const cert = decodeServerCertificate(bytes);
+    if (cert.kind === 'proprietary') {
+      const s = summarizeProprietary(cert);
+      return { type: 'proprietary', keyType: s.keyType, keyBits: s.keyBits, temporary: s.temporary };
+    }
+    const leaf = summarizeX509(x509LeafCertificate(cert));
+    return { type: 'x509', keyType: leaf.keyType, keyBits: leaf.keyBits, temporary: cert.temporary, subject: leaf.subject, issuer: leaf.issuer };
+  } catch {
+    return null;
+  }
+}
+
+function safeSummary(der: Uint8Array) {
+  try {
+    return summarizeX509(der);
+  } catch {
+    return null;
+  }
+}

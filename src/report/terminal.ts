@@ -1,0 +1,164 @@
+import pc from 'picocolors';
+import { protocolMaskNames } from '../pdu/nego.js';
+import type { Finding, MethodProbe, Posture, ProtocolProbe } from '../probe/posture.js';
+
+/**
+ * The terminal report of one probed server, grouped like ssh-audit's: one section per layer,
+ * one line per question, coloured by what it means for security, findings last.
+ */
+export interface TerminalOptions {
+  color: boolean;
+}
+
+type Colors = ReturnType<typeof pc.createColors>;
+type Tone = 'good' | 'warn' | 'fail' | 'info' | 'dim';
+
+/** Colour on when writing to a terminal and NO_COLOR is unset (https://no-color.org). */
+export function wantColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+export function renderPosture(p: Posture, opts: TerminalOptions): string {
+  const c = pc.createColors(opts.color);
+  const tone = (t: Tone, s: string) =>
+    t === 'good' ? c.green(s) : t === 'warn' ? c.yellow(s) : t === 'fail' ? c.red(s) : t === 'dim' ? c.dim(s) : s;
+  const lines: string[] = [];
+  const section = (title: string) => lines.push('', c.bold(c.cyan(`# ${title}`)));
+  const row = (tag: string, key: string, t: Tone, value: string, note = '') =>
+    lines.push(`${c.dim(`(${tag})`)} ${key.padEnd(12)} ${tone(t, value)}${note ? '  ' + c.dim(note) : ''}`);
+
+  lines.push(
+    c.bold(`rdpsec probe ${p.target.host}:${p.target.port}`) +
+      c.dim(`  ${p.connections} connections, ${(p.durationMs / 1000).toFixed(2)} s, ${p.startedAt}`),
+  );
+  if (!p.reachable) {
+    lines.push('', tone('fail', 'unreachable: no connection got an answer'));
+    const e = p.preferredDetail.error;
+    if (e) lines.push(c.dim(`  ${e.phase}: ${e.message}`));
+    return lines.join('\n') + '\n';
+  }
+
+  section('security protocols (X.224 negotiation, MS-RDPBCGR 2.2.1.1)');
+  for (const [name, probe] of Object.entries(p.protocols) as [string, ProtocolProbe][]) {
+    const weakIfAccepted = name === 'RDP';
+    row('proto', name, protocolTone(probe, weakIfAccepted), protocolText(probe), protocolNote(name, probe));
+  }
+  row('proto', 'preferred', p.preferred ? 'info' : 'warn', p.preferred ?? protocolText(p.preferredDetail), `when offered ${protocolMaskNames(p.preferredDetail.requested).join('|')}`);
+  if (p.requires) row('proto', 'requires', 'good', p.requires);
+  const lg = p.legacy;
+  row(
+    'proto',
+    'legacy',
+    lg.status === 'accepted' ? 'warn' : lg.status === 'refused' ? 'good' : 'dim',
+    lg.status + (lg.failureCode ? ` (${lg.failureCode})` : ''),
+    [lg.confirm ? `confirm: ${lg.confirm}` : '', lg.detail ?? '', lg.error?.message ?? ''].filter(Boolean).join('; '),
+  );
+
+  const ss = p.standardSecurity;
+  section('standard RDP security (MS-RDPBCGR 5.3)');
+  if (!ss) {
+    lines.push(c.dim('(enc) not accepted by the server'));
+  } else {
+    const lvl = String(ss.encryptionLevel);
+    row('enc', 'level', lvl === 'NONE' || lvl === 'LOW' ? 'fail' : lvl === 'FIPS' ? 'info' : 'warn', lvl, lvl === 'LOW' ? 'server-to-client traffic is NOT encrypted' : `via ${ss.via}`);
+    for (const [name, m] of Object.entries(ss.methods) as [string, MethodProbe][]) row('enc', name, methodTone(m), methodText(m), methodNote(m));
+    row('enc', 'all offered', methodTone(ss.allOffered), methodText(ss.allOffered), methodNote(ss.allOffered));
+    row('enc', 'random', ss.serverRandom ? 'info' : 'dim', ss.serverRandom ? 'server random present' : 'no server random');
+    if (ss.certificate) {
+      const sc = ss.certificate;
+      row('enc', 'certificate', sc.keyBits < 2048 ? 'warn' : 'info', `${sc.type}, ${sc.keyType.toUpperCase()} ${sc.keyBits} bits`, sc.temporary ? 'temporary' : sc.subject ?? '');
+    }
+  }
+
+  section('TLS');
+  if (!p.tls) {
+    lines.push(c.dim('(tls) no protocol that runs over TLS was accepted'));
+  } else {
+    for (const [v, r] of Object.entries(p.tls.versions)) {
+      if (!r) continue;
+      const old = v === 'TLSv1' || v === 'TLSv1.1';
+      row('tls', v, r.accepted ? (old ? 'warn' : 'good') : old ? 'good' : 'dim', r.accepted ? 'accepted' : 'not accepted', r.accepted ? (r.cipher ?? '') : (r.reason ?? ''));
+    }
+    if (p.tls.default) row('tls', 'default', 'info', p.tls.default.version, p.tls.default.cipher);
+    const cert = p.tls.certificate;
+    if (cert) {
+      const expired = Date.parse(cert.notAfter) < Date.now();
+      row('cert', 'subject', 'info', cert.subject);
+      row('cert', 'issuer', cert.selfSigned ? 'warn' : 'info', cert.issuer, cert.selfSigned ? 'self-signed' : '');
+      row('cert', 'valid', expired ? 'fail' : 'info', `${cert.notBefore} .. ${cert.notAfter}`, expired ? 'EXPIRED' : '');
+      row('cert', 'key', cert.keyType === 'rsa' && cert.keyBits < 2048 ? 'warn' : 'info', `${cert.keyType.toUpperCase()} ${cert.keyBits} bits`, cert.signatureAlgorithm);
+      if (cert.subjectAltNames.length) row('cert', 'SANs', 'info', cert.subjectAltNames.join(', '));
+      row('cert', 'sha256', 'dim', cert.sha256);
+    }
+  }
+
+  section('downgrade protection (MS-RDPBCGR 2.2.1.4.2 clientRequestedProtocols)');
+  const d = p.downgrade;
+  if (d.ok === null) lines.push(c.dim(`(down) not checked: ${d.reason ?? ''}`));
+  else
+    row(
+      'down',
+      d.ok ? 'ok' : 'mismatch',
+      d.ok ? 'good' : 'fail',
+      `sent 0x${(d.sent ?? 0).toString(16)}, echoed ${d.echoed === null || d.echoed === undefined ? 'nothing' : '0x' + d.echoed.toString(16)}`,
+      d.via ? `over ${d.via}` : '',
+    );
+  if (p.hybrid) lines.push(c.dim(`(nla) CredSSP not probed: ${p.hybrid.reason}`));
+
+  section('findings');
+  if (!p.findings.length) lines.push(tone('good', '(none)'));
+  for (const f of p.findings) lines.push(findingLine(f, c));
+  return lines.join('\n') + '\n';
+}
+
+function findingLine(f: Finding, c: Colors): string {
+  const label = `[${f.severity}]`.padEnd(10);
+  const col = f.severity === 'critical' || f.severity === 'high' ? c.red : f.severity === 'medium' ? c.yellow : f.severity === 'low' ? c.cyan : c.dim;
+  return `${col(label)} ${f.title} ${c.dim(`(${f.id})`)}`;
+}
+
+function protocolText(p: ProtocolProbe): string {
+  switch (p.status) {
+    case 'accepted':
+      return 'accepted';
+    case 'refused':
+      return p.failureCode ? `refused: ${p.failureCode}` : 'refused: disconnected';
+    case 'ignored':
+      return `ignored: server selected ${p.selected}`;
+    case 'error':
+      return `error: ${p.error?.kind ?? '?'}`;
+  }
+}
+function protocolTone(p: ProtocolProbe, weakIfAccepted: boolean): Tone {
+  if (p.status === 'accepted') return weakIfAccepted ? 'fail' : 'good';
+  if (p.status === 'error') return 'warn';
+  return 'dim';
+}
+function protocolNote(_name: string, p: ProtocolProbe): string {
+  const parts: string[] = [];
+  if (p.status === 'ignored') parts.push('nmap counts this as supported');
+  if (p.flags?.length) parts.push(`flags: ${p.flags.join(' ')}`);
+  if (p.legacyConfirm) parts.push('answered without negotiation data');
+  if (p.error && !p.disconnect) parts.push(p.error.message);
+  if (p.disconnect) parts.push(p.disconnect);
+  return parts.join('; ');
+}
+function methodText(m: MethodProbe): string {
+  if (m.status === 'accepted') return `${m.selected}${m.notOffered ? ' (not offered)' : ''}`;
+  if (m.status === 'refused') return 'refused';
+  return `error: ${m.error?.kind ?? '?'}`;
+}
+function methodTone(m: MethodProbe): Tone {
+  if (m.status !== 'accepted') return 'dim';
+  if (m.selected === 'FIPS') return 'info';
+  if (m.selected === '128BIT') return 'warn';
+  return 'fail';
+}
+function methodNote(m: MethodProbe): string {
+  const parts = [`offered 0x${m.offered.toString(16)}`];
+  if (m.encryptionLevel) parts.push(`level ${m.encryptionLevel}`);
+  if (m.error) parts.push(m.error.message);
+  return parts.join(', ');
+}
