@@ -36,7 +36,30 @@ export interface AttemptTarget {
   host: string;
   port: number;
   timeoutMs: number;
+  /** graceful closes still under way (each ends within CLOSE_GRACE_MS) */
+  closing?: Promise<void>[];
+  /** waits for this connection's turn to connect (see `connectPacer`) */
+  pace?: () => Promise<void>;
 }
+
+/**
+ * Spaces connection openings. xrdp listens with a backlog of 2 and accepts in one loop that
+ * forks per connection: a burst of SYNs overflows the queue, the kernel drops the extra SYNs
+ * and each dropped one costs the client a 1 s SYN retransmission. Opening one connection
+ * every `spacingMs` keeps the queue short at little cost for servers with deep backlogs.
+ */
+export function connectPacer(spacingMs: number): () => Promise<void> {
+  let next = 0;
+  return () => {
+    const now = performance.now();
+    const at = Math.max(now, next);
+    next = at + spacingMs;
+    return at <= now ? Promise.resolve() : new Promise((r) => setTimeout(r, at - now));
+  };
+}
+
+/** How long to wait for the server's FIN after ours before resetting the connection. */
+const CLOSE_GRACE_MS = 250;
 
 /** A random mstshash cookie per connection, so a server's logs tell our connections apart. */
 export function randomCookie(): string {
@@ -49,6 +72,7 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
   const outcome: AttemptOutcome = { spec, tls: null, transcript: [], durationMs: 0 };
   let sock: RdpSocket | undefined;
   try {
+    await target.pace?.();
     sock = await RdpSocket.connect(target.host, target.port, { timeoutMs: target.timeoutMs });
     const run = await runSequence(connector, sock, {
       readTimeoutMs: target.timeoutMs,
@@ -66,7 +90,10 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
     outcome.transportError = err;
     outcome.stoppedIn = connector.stateName;
   } finally {
-    sock?.destroy();
+    // A graceful close: destroy() would drop our last TLS flight (the client Finished) and the
+    // server would log a failed handshake for a version it accepted. The close finishes in
+    // the background; the caller awaits `closing` once its round of attempts is done.
+    if (sock) target.closing?.push(sock.close(CLOSE_GRACE_MS));
   }
   const result = connector.result;
   if (result) outcome.result = result;

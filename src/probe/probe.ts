@@ -4,7 +4,7 @@ import { summarizeProprietary, summarizeX509 } from '../crypto/certificate-summa
 import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-certificate.js';
 import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
-import { attemptError, mapLimit, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
+import { attemptError, connectPacer, mapLimit, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
 import {
   POSTURE_SCHEMA_VERSION,
   type DowngradeCheck,
@@ -31,6 +31,8 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** connections in flight at once */
   parallel: number;
+  /** minimum time between two connection openings (see connectPacer) */
+  connectSpacingMs?: number;
   /** TLS versions to test one by one */
   tlsVersions?: TlsVersionName[];
   onAttempt?: (o: AttemptOutcome) => void;
@@ -60,6 +62,7 @@ export const METHOD_QUESTIONS: Record<MethodName, number> = {
   FIPS: ENCRYPTION_METHOD.FIPS,
 };
 const ALL_METHODS = Object.values(METHOD_QUESTIONS).reduce((a, b) => a | b, 0);
+export const DEFAULT_CONNECT_SPACING_MS = 10;
 export const TLS_VERSIONS: TlsVersionName[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 function cfg(requestedProtocols: number | null, stopAfter: ConnectorConfig['stopAfter'], encryptionMethods = ALL_METHODS): AttemptSpec['config'] {
@@ -69,7 +72,13 @@ function cfg(requestedProtocols: number | null, stopAfter: ConnectorConfig['stop
 export async function probeServer(opts: ProbeOptions): Promise<Posture> {
   const started = new Date();
   const t0 = performance.now();
-  const target: AttemptTarget = { host: opts.host, port: opts.port, timeoutMs: opts.timeoutMs };
+  const target: AttemptTarget = {
+    host: opts.host,
+    port: opts.port,
+    timeoutMs: opts.timeoutMs,
+    closing: [],
+    pace: connectPacer(opts.connectSpacingMs ?? DEFAULT_CONNECT_SPACING_MS),
+  };
   let connections = 0;
   const run = async (spec: AttemptSpec): Promise<AttemptOutcome> => {
     connections++;
@@ -209,6 +218,7 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     };
   }
   posture.durationMs = Math.round(performance.now() - t0);
+  await Promise.all(target.closing!); // no socket outlives the probe
   return posture;
 }
 
