@@ -1,6 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
+import { certificateParts } from './x509-der.js';
 import { DecodeError } from '../pdu/errors.js';
 import { proprietaryRsaKey, type ProprietaryServerCertificate } from '../pdu/server-certificate.js';
 
@@ -11,7 +10,7 @@ import { proprietaryRsaKey, type ProprietaryServerCertificate } from '../pdu/ser
  * (MS-RDPBCGR 2.2.1.4.3.1.1).
  *
  * node:crypto's X509Certificate gives names, dates, key and SANs; it does not expose the
- * signature algorithm, which we read from the DER with @peculiar/asn1-x509. Malformed input is
+ * signature algorithm, which we read from the DER (x509-der.ts). Malformed input is
  * a DecodeError, like the pdu/ decoders.
  */
 
@@ -80,13 +79,9 @@ function parse(der: Uint8Array): X509Certificate {
   }
 }
 
-/** The signatureAlgorithm OID of a certificate, read with @peculiar/asn1-x509. */
+/** The signatureAlgorithm OID of a certificate. */
 export function signatureAlgorithmOid(der: Uint8Array): string {
-  try {
-    return AsnConvert.parse(der, Certificate).signatureAlgorithm.algorithm;
-  } catch (e) {
-    throw new DecodeError('InvalidField', X509, 'signatureAlgorithm', 0, `cannot read the signature algorithm (${(e as Error).message})`);
-  }
+  return certificateParts(der).signatureAlgorithm;
 }
 
 function dn(s: string): string {

@@ -1,36 +1,47 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type JSONSchemaType } from 'ajv';
-import { parse } from 'yaml';
 
 /**
- * Knowledge lives in data/*.yaml and is checked against a JSON schema when it is loaded, so a
- * typo in the catalogue fails at start-up (and in the tests), not in front of a user.
+ * Knowledge lives in data/NAME.yaml with a JSON schema in data/schemas/NAME.schema.json. The
+ * build (scripts/build-data.mjs) turns it into dist/data/NAME.json plus the schema's compiled
+ * validator; loading runs that validator, so a catalogue that does not match its schema fails
+ * at start-up (and in the tests), not in front of a user.
  */
-const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
+const DATA_DIR = fileURLToPath(new URL('../../data/', import.meta.url));
+const require = createRequire(import.meta.url);
 
 export class DataError extends Error {
   override readonly name = 'DataError';
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-
-export function dataFile(name: string): string {
-  return DATA_DIR + name;
+interface CompiledValidator {
+  (doc: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
 }
 
-export function loadYaml<T>(name: string, schema: JSONSchemaType<T>): T {
-  const path = dataFile(name);
+/** The compiled validator of data/schemas/NAME.schema.json. */
+export function dataValidator(name: string): CompiledValidator {
+  const mod = require(`${DATA_DIR}${name}.validate.cjs`) as CompiledValidator | { default: CompiledValidator };
+  return typeof mod === 'function' ? mod : mod.default;
+}
+
+/** Check a document against NAME's schema; throws DataError listing every mismatch. */
+export function checkData<T>(name: string, doc: unknown): T {
+  const validate = dataValidator(name);
+  if (!validate(doc)) {
+    const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+    throw new DataError(`data/${name}.yaml does not match its schema: ${why}`);
+  }
+  return doc as T;
+}
+
+export function loadData<T>(name: string): T {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(readFileSync(`${DATA_DIR}${name}.json`, 'utf8'));
   } catch (err) {
-    throw new DataError(`${path}: ${(err as Error).message}`);
+    throw new DataError(`data/${name}: ${(err as Error).message} (run \`npm run build\`)`);
   }
-  const validate = ajv.compile(schema);
-  if (!validate(doc)) {
-    const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new DataError(`${path} does not match its schema: ${why}`);
-  }
-  return doc;
+  return checkData<T>(name, doc);
 }

@@ -1,7 +1,7 @@
-import type { JSONSchemaType } from 'ajv';
 import type { Finding } from '../probe/posture.js';
-import { DataError, loadYaml } from './data.js';
+import { DataError, loadData } from './data.js';
 
+/** One entry of data/findings.yaml (schema: data/schemas/findings.schema.json). */
 export interface FindingDefinition {
   id: string;
   severity: Finding['severity'];
@@ -10,35 +10,12 @@ export interface FindingDefinition {
   source: string;
 }
 
-const schema: JSONSchemaType<{ findings: FindingDefinition[] }> = {
-  type: 'object',
-  properties: {
-    findings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
-          severity: { type: 'string', enum: ['info', 'low', 'medium', 'high', 'critical'] },
-          title: { type: 'string', minLength: 1 },
-          detail: { type: 'string', nullable: true },
-          source: { type: 'string', minLength: 1 },
-        },
-        required: ['id', 'severity', 'title', 'source'],
-        additionalProperties: false,
-      },
-    },
-  },
-  required: ['findings'],
-  additionalProperties: false,
-};
-
 let cache: Map<string, FindingDefinition> | undefined;
 
 /** The findings catalogue (data/findings.yaml), checked against its schema once. */
 export function findingsCatalogue(): Map<string, FindingDefinition> {
   if (cache) return cache;
-  const doc = loadYaml('findings.yaml', schema);
+  const doc = loadData<{ findings: FindingDefinition[] }>('findings');
   const map = new Map<string, FindingDefinition>();
   for (const f of doc.findings) {
     if (map.has(f.id)) throw new DataError(`data/findings.yaml: duplicate id ${f.id}`);

@@ -134,16 +134,25 @@ function decodeFields(d: DecodeError): Pick<AttemptError, 'pdu' | 'field' | 'off
   return { pdu: r.pdu, field: r.field, offset: r.offset };
 }
 
-/** Run tasks with at most `limit` in flight, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
+/**
+ * A concurrency limit: `limit(fn)` runs fn when fewer than `n` are in flight, in the order
+ * asked. Tasks may queue follow-ups, so questions that depend on an earlier answer start as
+ * soon as that answer is in, not after a whole round.
+ */
+export function limiter(n: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = (): void => {
+    active--;
+    waiting.shift()?.();
+  };
+  return async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      release();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

@@ -4,7 +4,7 @@ import { summarizeProprietary, summarizeX509 } from '../crypto/certificate-summa
 import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-certificate.js';
 import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
-import { attemptError, connectPacer, mapLimit, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
+import { attemptError, connectPacer, limiter, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
 import {
   POSTURE_SCHEMA_VERSION,
   type DowngradeCheck,
@@ -80,76 +80,89 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     pace: connectPacer(opts.connectSpacingMs ?? DEFAULT_CONNECT_SPACING_MS),
   };
   let connections = 0;
-  const run = async (spec: AttemptSpec): Promise<AttemptOutcome> => {
-    connections++;
-    const o = await runAttempt(target, spec);
-    opts.onAttempt?.(o);
-    return o;
-  };
+  const limit = limiter(opts.parallel);
+  const run = (spec: AttemptSpec): Promise<AttemptOutcome> =>
+    limit(async () => {
+      connections++;
+      const o = await runAttempt(target, spec);
+      opts.onAttempt?.(o);
+      return o;
+    });
 
-  // Round 1: one connection per protocol, everything offered at once, and a legacy request.
-  // RDP, SSL and legacy go on to the MCS Connect Response (what the server really does with
-  // them: encryption with every method offered, downgrade echo, certificate).
-  const round1: AttemptSpec[] = [
-    ...PROTOCOL_NAMES.map((name) => ({
-      label: `protocol ${name}`,
-      config: cfg(PROTOCOL_QUESTIONS[name], name === 'RDP' || name === 'SSL' ? 'mcs-connect' : 'negotiation'),
-    })),
-    { label: 'all protocols', config: cfg(ALL_PROTOCOLS, 'negotiation') },
-    { label: 'legacy request', config: cfg(null, 'mcs-connect') },
-  ];
-  const r1 = await mapLimit(round1, opts.parallel, run);
-  const byProtocol = new Map(PROTOCOL_NAMES.map((n, i) => [n, r1[i]!]));
-  const all = r1[PROTOCOL_NAMES.length]!;
-  const legacyAttempt = r1[PROTOCOL_NAMES.length + 1]!;
-
-  const protocols = Object.fromEntries(
-    PROTOCOL_NAMES.map((n) => [n, protocolProbe(byProtocol.get(n)!, PROTOCOL[n])]),
-  ) as Record<ProtocolName, ProtocolProbe>;
-  let preferredDetail = protocolProbe(all, -1);
-  const legacy = legacyProbe(legacyAttempt);
-  const reachable = r1.some((o) => !o.transportError || o.transportError.phase !== 'connect');
-
-  // Round 2: what depends on round 1, each spec under its own label.
-  const round2: AttemptSpec[] = [];
-  const rdpVia: 'RDP_NEG_REQ' | 'legacy' | null =
-    protocols.RDP.status === 'accepted' && mcsOk(byProtocol.get('RDP')!)
-      ? 'RDP_NEG_REQ'
-      : legacy.status === 'accepted'
-        ? 'legacy'
-        : null;
-  if (rdpVia) {
-    for (const [m, bits] of Object.entries(METHOD_QUESTIONS)) {
-      round2.push({ label: `method ${m}`, config: cfg(rdpVia === 'legacy' ? null : PROTOCOL.RDP, 'mcs-connect', bits) });
-    }
+  // One connection per question. RDP, SSL and legacy go on to the MCS Connect Response (what
+  // the server really does with them: encryption with every method offered, downgrade echo,
+  // certificate), and are asked first because other questions depend on their answers; those
+  // start as soon as the answer they need is in.
+  const order: ProtocolName[] = ['RDP', 'SSL', 'HYBRID', 'HYBRID_EX', 'RDSTLS', 'RDSAAD'];
+  const attemptOf = new Map<ProtocolName, Promise<AttemptOutcome>>();
+  const legacyP = run({ label: 'legacy request', config: cfg(null, 'mcs-connect') });
+  for (const name of order) {
+    const stopAfter = name === 'RDP' || name === 'SSL' ? 'mcs-connect' : 'negotiation';
+    attemptOf.set(name, run({ label: `protocol ${name}`, config: cfg(PROTOCOL_QUESTIONS[name], stopAfter) }));
   }
-  const tlsVia = (['SSL', 'HYBRID', 'HYBRID_EX'] as const).find((n) => protocols[n].status === 'accepted');
+  const allP = run({ label: 'all protocols', config: cfg(ALL_PROTOCOLS, 'negotiation') });
+  const probeOf = async (n: ProtocolName) => protocolProbe(await attemptOf.get(n)!, PROTOCOL[n]);
+
+  // Standard RDP Security: each method alone, through whichever request reaches it.
+  const methodsP = (async () => {
+    const rdp = await attemptOf.get('RDP')!;
+    const via: 'RDP_NEG_REQ' | 'legacy' | null =
+      protocolProbe(rdp, PROTOCOL.RDP).status === 'accepted' && mcsOk(rdp)
+        ? 'RDP_NEG_REQ'
+        : legacyProbe(await legacyP).status === 'accepted'
+          ? 'legacy'
+          : null;
+    if (!via) return null;
+    const entries = await Promise.all(
+      Object.entries(METHOD_QUESTIONS).map(async ([m, bits]) => {
+        const o = await run({ label: `method ${m}`, config: cfg(via === 'legacy' ? null : PROTOCOL.RDP, 'mcs-connect', bits) });
+        return [m, methodProbe(o, bits)] as const;
+      }),
+    );
+    return { via, base: via === 'legacy' ? await legacyP : rdp, methods: Object.fromEntries(entries) as StandardSecurity['methods'] };
+  })();
+
+  // TLS: each version alone, through the first protocol that reaches TLS.
   const versions = opts.tlsVersions ?? TLS_VERSIONS;
-  if (tlsVia) {
-    for (const v of versions) {
-      round2.push({ label: v, config: cfg(PROTOCOL_QUESTIONS[tlsVia], 'security-upgrade'), tls: { minVersion: v, maxVersion: v } });
+  const tlsP = (async () => {
+    for (const via of ['SSL', 'HYBRID', 'HYBRID_EX'] as const) {
+      if ((await probeOf(via)).status !== 'accepted') continue;
+      const outcomes = await Promise.all(
+        versions.map((v) => run({ label: v, config: cfg(PROTOCOL_QUESTIONS[via], 'security-upgrade'), tls: { minVersion: v, maxVersion: v } })),
+      );
+      return { via, outcomes };
     }
-  }
+    return null;
+  })();
+
   // A server that drops a request with flags it does not know (xrdp 0.9 drops any
   // requestedProtocols above 0xb) has its preference asked again with what mstsc sends.
-  const preferredRetry = Boolean(preferredDetail.disconnect);
-  if (preferredRetry) round2.push({ label: 'all protocols but dropped', config: cfg(MSTSC_PROTOCOLS, 'negotiation') });
-  const r2 = await mapLimit(round2, opts.parallel, run);
-  const second = new Map(r2.map((o) => [o.spec.label, o]));
-  if (preferredRetry) preferredDetail = protocolProbe(second.get('all protocols but dropped')!, -1);
+  const preferredP = (async () => {
+    const first = protocolProbe(await allP, -1);
+    if (!first.disconnect) return first;
+    return protocolProbe(await run({ label: 'mstsc protocols', config: cfg(MSTSC_PROTOCOLS, 'negotiation') }), -1);
+  })();
+
+  const [legacyAttempt, methodsResult, tlsResult, preferredDetail] = await Promise.all([legacyP, methodsP, tlsP, preferredP]);
+  const byProtocol = new Map<ProtocolName, AttemptOutcome>();
+  for (const n of PROTOCOL_NAMES) byProtocol.set(n, await attemptOf.get(n)!);
+  const protocols = Object.fromEntries(PROTOCOL_NAMES.map((n) => [n, protocolProbe(byProtocol.get(n)!, PROTOCOL[n])])) as Record<
+    ProtocolName,
+    ProtocolProbe
+  >;
+  const legacy = legacyProbe(legacyAttempt);
+  const reachable = [legacyAttempt, ...byProtocol.values()].some((o) => !o.transportError || o.transportError.phase !== 'connect');
 
   let standardSecurity: StandardSecurity | null = null;
-  if (rdpVia) {
-    const base = rdpVia === 'legacy' ? legacyAttempt : byProtocol.get('RDP')!;
-    const methods: StandardSecurity['methods'] = {};
-    for (const [m, bits] of Object.entries(METHOD_QUESTIONS)) methods[m as MethodName] = methodProbe(second.get(`method ${m}`)!, bits);
+  if (methodsResult) {
+    const { via, base, methods } = methodsResult;
     const allOffered = methodProbe(base, ALL_METHODS);
     const sec = base.result?.mcs?.kind === 'response' ? base.result.mcs.serverSecurity : undefined;
     const imposes = new Set<string>();
     for (const m of [...Object.values(methods), allOffered]) if (m?.notOffered && m.selected) imposes.add(m.selected);
     standardSecurity = {
       encryptionLevel: sec ? levelName(sec.encryptionLevel) : 'UNKNOWN',
-      via: rdpVia,
+      via,
       methods,
       allOffered,
       serverRandom: Boolean(sec?.serverRandom?.length),
@@ -159,19 +172,19 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
   }
 
   let tls: TlsPosture | null = null;
-  if (tlsVia) {
+  if (tlsResult) {
+    const { via, outcomes } = tlsResult;
     const tlsVersions: TlsPosture['versions'] = {};
-    const versionOutcomes = versions.map((v) => second.get(v)!);
     versions.forEach((v, i) => {
-      const o = versionOutcomes[i]!;
+      const o = outcomes[i]!;
       tlsVersions[v] = o.tls
         ? { accepted: true, cipher: o.tls.cipher.standardName, opensslCipher: o.tls.cipher.name }
         : { accepted: false, reason: o.transportError?.reason ?? o.transportError?.message ?? attemptError(o)?.message ?? 'no TLS handshake' };
     });
-    const withTls = [byProtocol.get('SSL')!, ...versionOutcomes].find((o) => o.tls?.peerCertificateChain.length);
-    const def = byProtocol.get(tlsVia)!.tls ?? byProtocol.get('SSL')!.tls;
+    const withTls = [byProtocol.get('SSL')!, ...outcomes].find((o) => o.tls?.peerCertificateChain.length);
+    const def = byProtocol.get(via)!.tls ?? byProtocol.get('SSL')!.tls;
     tls = {
-      via: tlsVia,
+      via,
       versions: tlsVersions,
       ...(def ? { default: { version: def.version, cipher: def.cipher.standardName } } : {}),
       certificate: withTls?.tls ? safeSummary(withTls.tls.peerCertificateChain[0]!) : null,

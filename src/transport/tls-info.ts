@@ -6,8 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DetailedPeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { certificateParts, spkiSubjectPublicKey } from '../crypto/x509-der.js';
 import { TransportError, describe, isOpenSslError } from './errors.js';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -135,18 +134,17 @@ export function tlsError(err: unknown, phase: string): TransportError {
 }
 
 /**
- * The leaf's subjectPublicKey bytes. The certificate is parsed with @peculiar/asn1-x509
- * (the exact bytes the certificate carries, which is what Windows binds to); if that strict
- * parse fails on an odd certificate, OpenSSL (node:crypto X509Certificate) re-exports the
- * SubjectPublicKeyInfo and we take its BIT STRING contents, identical for RSA keys.
+ * The leaf's subjectPublicKey bytes, read from the certificate's own DER (the exact bytes it
+ * carries, which is what Windows binds to); if that strict read fails on an odd certificate,
+ * OpenSSL (node:crypto X509Certificate) re-exports the SubjectPublicKeyInfo and we take its
+ * BIT STRING contents, identical for RSA keys.
  */
 export function subjectPublicKey(certDer: Uint8Array): Buffer {
   try {
-    const cert = AsnConvert.parse(certDer, Certificate);
-    return Buffer.from(cert.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey);
+    return Buffer.from(certificateParts(certDer).subjectPublicKey);
   } catch {
     const spki = new X509Certificate(certDer).publicKey.export({ type: 'spki', format: 'der' });
-    return Buffer.from(AsnConvert.parse(spki, SubjectPublicKeyInfo).subjectPublicKey);
+    return Buffer.from(spkiSubjectPublicKey(spki));
   }
 }
 
