@@ -124,11 +124,13 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
     return await probeAndReport('127.0.0.1', port, { timeoutMs: 5000, parallel: 4, json: opts.json, color: wantColor(process.stdout) });
   } finally {
     if (child?.pid && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
       try {
         process.kill(-child.pid, 'SIGTERM'); // xrdp leads its group; its per-connection children go too
       } catch {
         /* already gone */
       }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     rmSync(dir, { recursive: true, force: true });
   }
