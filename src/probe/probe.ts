@@ -235,6 +235,12 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
   return posture;
 }
 
+/**
+ * Errors that say nothing about the server's will: a wait that ran out, bytes we could not
+ * decode. Only the rest (a disconnect, a reset, a refusal result) counts as a refusal.
+ */
+const NOT_A_REFUSAL = new Set(['timeout', 'DECODE_ERROR', 'malformed', 'oversized', 'UNEXPECTED_PDU']);
+
 function mcsOk(o: AttemptOutcome): boolean {
   return o.result?.mcs?.kind === 'response' && o.result.mcs.result === 0 && !o.connectorError;
 }
@@ -255,7 +261,7 @@ function protocolProbe(o: AttemptOutcome, protocol: number): ProtocolProbe {
     if (neg?.type === 'RDP_NEG_RSP') p.flags = flagNames(neg.flags, NEG_RSP_FLAGS);
     if (o.result.legacyConfirm) p.legacyConfirm = true;
     const err = attemptError(o);
-    if (err && err.phase === 'x224') p.error = err;
+    if (err) p.error = err; // e.g. selected, but the MCS Connect Response was malformed
     return p;
   }
   const err = attemptError(o);
@@ -272,7 +278,7 @@ function legacyProbe(o: AttemptOutcome): LegacyProbe {
   if (neg?.type === 'RDP_NEG_FAILURE') return { status: 'refused', failureCode: failureCodeName(neg.failureCode), confirm };
   const err = attemptError(o);
   if (mcsOk(o)) return { status: 'accepted', failureCode: null, confirm, selected: protocolName(o.result!.selectedProtocol), detail: 'MCS Connect Response received' };
-  if (o.result && err && (err.phase === 'mcs' || err.phase === 'tls') && err.kind !== 'timeout') {
+  if (o.result && err && (err.phase === 'mcs' || err.phase === 'tls') && !NOT_A_REFUSAL.has(err.kind)) {
     // the Confirm came, but the server ended the connection at the next step
     return { status: 'refused', failureCode: null, confirm, detail: `the server ended the connection after the Confirm: ${err.message}`, error: err };
   }
@@ -293,7 +299,7 @@ function methodProbe(o: AttemptOutcome, offered: number): MethodProbe {
     return p;
   }
   const err = attemptError(o);
-  if (mcs || (err && err.phase === 'mcs' && err.kind !== 'timeout')) {
+  if ((mcs && !err) || (err && err.phase === 'mcs' && !NOT_A_REFUSAL.has(err.kind))) {
     return { status: 'refused', offered, ...(err ? { error: err } : {}) };
   }
   return { status: 'error', offered, ...(err ? { error: err } : {}) };

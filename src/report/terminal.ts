@@ -16,7 +16,7 @@ type Tone = 'good' | 'warn' | 'fail' | 'info' | 'dim';
 /** Colour on when writing to a terminal and NO_COLOR is unset (https://no-color.org). */
 export function wantColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   return Boolean(stream.isTTY);
 }
 
@@ -53,7 +53,7 @@ export function renderPosture(p: Posture, opts: TerminalOptions): string {
     'legacy',
     lg.status === 'accepted' ? 'warn' : lg.status === 'refused' ? 'good' : 'dim',
     lg.status + (lg.failureCode ? ` (${lg.failureCode})` : ''),
-    [lg.confirm ? `confirm: ${lg.confirm}` : '', lg.detail ?? '', lg.error?.message ?? ''].filter(Boolean).join('; '),
+    [lg.confirm ? `confirm: ${lg.confirm}` : '', lg.detail ?? lg.error?.message ?? ''].filter(Boolean).join('; '),
   );
 
   const ss = p.standardSecurity;

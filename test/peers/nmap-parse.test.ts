@@ -162,8 +162,9 @@ describe('parseNmapEnumEncryption (saved nmap 7.93 outputs)', () => {
   });
 
   it('builds the loopback-only command line', () => {
-    assert.deepEqual(nmapEnumEncryptionArgs(33891), ['-d', '-p', '33891', '--script', '+rdp-enum-encryption', '127.0.0.1']);
-    assert.deepEqual(nmapEnumEncryptionArgs(33891, { debug: false }), ['-p', '33891', '--script', '+rdp-enum-encryption', '127.0.0.1']);
+    // -n: no reverse DNS lookup, whose query would leave loopback
+    assert.deepEqual(nmapEnumEncryptionArgs(33891), ['-d', '-n', '-p', '33891', '--script', '+rdp-enum-encryption', '127.0.0.1']);
+    assert.deepEqual(nmapEnumEncryptionArgs(33891, { debug: false }), ['-n', '-p', '33891', '--script', '+rdp-enum-encryption', '127.0.0.1']);
     assert.throws(() => nmapEnumEncryptionArgs(0), RangeError);
   });
 });
