@@ -18,6 +18,8 @@ import {
   type ConnectionConfirm,
 } from '../pdu/x224.js';
 import { ConnectorError, type ConnectorErrorCode } from './errors.js';
+import { TSREQUEST_HINT } from '../pdu/credssp.js';
+import { buildCredsspNegotiate, readCredsspChallenge, type CredsspNegotiateOutcome } from './credssp-negotiate.js';
 import { buildMcsConnectInitial, readMcsConnectResponse, type ClientDataConfig, type McsConnectOutcome } from './mcs-connect.js';
 import type { Pause, Sequence, StepResult } from './sequence.js';
 
@@ -37,8 +39,12 @@ export interface ConnectorConfig {
   negReqFlags?: number;
   /** mstshash cookie; probes use a random one per connection */
   cookie?: string;
-  /** how far to go: the Connection Confirm, the TLS upgrade when one was selected, or the MCS Connect Response */
-  stopAfter: 'negotiation' | 'security-upgrade' | 'mcs-connect';
+  /**
+   * how far to go: the Connection Confirm; the TLS upgrade when one was selected; the first
+   * CredSSP round trip (NTLM NEGOTIATE -> CHALLENGE) when HYBRID or HYBRID_EX was selected; or
+   * the MCS Connect Response
+   */
+  stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'mcs-connect';
   /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
   clientData: ClientDataConfig;
 }
@@ -63,6 +69,7 @@ export interface ConnectorResult {
   /** true when the Confirm carried no RDP_NEG_RSP (legacy answer) */
   legacyConfirm: boolean;
   security?: SecurityUpgradeInfo;
+  credssp?: CredsspNegotiateOutcome;
   mcs?: McsConnectOutcome;
 }
 
@@ -70,6 +77,7 @@ type State =
   | { kind: 'SendConnectionRequest' }
   | { kind: 'WaitConnectionConfirm' }
   | { kind: 'SecurityUpgrade'; partial: ConnectorResult }
+  | { kind: 'WaitCredsspChallenge'; partial: ConnectorResult }
   | { kind: 'SendMcsConnectInitial'; partial: ConnectorResult }
   | { kind: 'WaitMcsConnectResponse'; partial: ConnectorResult }
   | { kind: 'Connected'; result: ConnectorResult }
@@ -79,6 +87,8 @@ type State =
 const TLS_PROTOCOLS = PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
 /** Protocols whose next step after TLS is CredSSP or RDSTLS/AAD authentication, which this machine does not do yet. */
 const AUTH_AFTER_TLS = PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
+/** Protocols that run CredSSP after TLS (MS-RDPBCGR 5.4.5.2). */
+const CREDSSP_PROTOCOLS = PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX;
 
 export class ClientConnector implements Sequence<ConnectorEvent> {
   private st: State = { kind: 'SendConnectionRequest' };
@@ -112,6 +122,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       case 'WaitConnectionConfirm':
       case 'WaitMcsConnectResponse':
         return TPKT_HINT;
+      case 'WaitCredsspChallenge':
+        return TSREQUEST_HINT;
       default:
         return null;
     }
@@ -143,7 +155,11 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       output: [],
       events: [{ type: 'security-upgrade', protocol: protocolName(partial.selectedProtocol), version: info.version }],
     };
-    if (this.config.stopAfter !== 'mcs-connect') {
+    if (this.config.stopAfter === 'credssp-challenge' && partial.selectedProtocol & CREDSSP_PROTOCOLS) {
+      out.output.push(buildCredsspNegotiate());
+      out.events.push({ type: 'sent', pdu: 'TSRequest', summary: 'CredSSP NTLM NEGOTIATE_MESSAGE' });
+      this.st = { kind: 'WaitCredsspChallenge', partial };
+    } else if (this.config.stopAfter !== 'mcs-connect') {
       this.st = { kind: 'Connected', result: partial };
     } else if (partial.selectedProtocol & AUTH_AFTER_TLS) {
       // CredSSP / RDSTLS come before the MCS exchange; until they are implemented the
@@ -163,6 +179,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         return 'x224';
       case 'SecurityUpgrade':
         return 'tls';
+      case 'WaitCredsspChallenge':
+        return 'credssp';
       default:
         return 'mcs';
     }
@@ -245,6 +263,16 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         } else {
           this.st = { kind: 'Connected', result: partial };
         }
+        return;
+      }
+      case 'WaitCredsspChallenge': {
+        const credssp = readCredsspChallenge(need(input));
+        out.events.push({
+          type: 'received',
+          pdu: 'TSRequest',
+          summary: `version ${credssp.serverVersion}${credssp.challenge ? ', NTLM CHALLENGE_MESSAGE' : ''}${credssp.errorCode !== undefined ? `, errorCode 0x${credssp.errorCode.toString(16)}` : ''}`,
+        });
+        this.st = { kind: 'Connected', result: { ...st.partial, credssp } };
         return;
       }
       case 'SendMcsConnectInitial': {

@@ -30,6 +30,8 @@ export interface AttemptOutcome {
   tls: TlsInfo | null;
   transcript: TranscriptEntry[];
   durationMs: number;
+  /** wall-clock time (ms since the epoch) when the attempt ended, for clock-skew estimates */
+  finishedAt: number;
 }
 
 export interface AttemptTarget {
@@ -69,7 +71,7 @@ export function randomCookie(): string {
 export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Promise<AttemptOutcome> {
   const started = performance.now();
   const connector = new ClientConnector({ ...spec.config, cookie: randomCookie() });
-  const outcome: AttemptOutcome = { spec, tls: null, transcript: [], durationMs: 0 };
+  const outcome: AttemptOutcome = { spec, tls: null, transcript: [], durationMs: 0, finishedAt: 0 };
   let sock: RdpSocket | undefined;
   try {
     await target.pace?.();
@@ -100,6 +102,7 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
   const cerr = connector.error;
   if (cerr) outcome.connectorError = cerr;
   outcome.durationMs = performance.now() - started;
+  outcome.finishedAt = Date.now();
   return outcome;
 }
 
@@ -107,6 +110,7 @@ const PHASE_OF_STATE: Record<string, string> = {
   SendConnectionRequest: 'connect',
   WaitConnectionConfirm: 'x224',
   SecurityUpgrade: 'tls',
+  WaitCredsspChallenge: 'credssp',
   SendMcsConnectInitial: 'mcs',
   WaitMcsConnectResponse: 'mcs',
 };

@@ -134,6 +134,37 @@ export interface DowngradeCheck {
   reason?: string;
 }
 
+/** The first CredSSP round trip (MS-CSSP 3.1.5): our NTLM NEGOTIATE, the server's answer. */
+export interface HybridProbe {
+  /** true when the server answered the TSRequest with one of its own */
+  credssp: boolean;
+  /** the version of the server's TSRequest (2..6) */
+  serverVersion?: number;
+  /** an errorCode the server sent instead of a token, as hex NTSTATUS */
+  errorCode?: string;
+  /** the token mechanism in the server's answer */
+  mechanism?: 'NTLM' | 'other';
+  /** the names and version in the NTLM CHALLENGE_MESSAGE (what nmap's rdp-ntlm-info shows) */
+  ntlm?: NtlmInfo;
+  /** why the round trip did not complete */
+  error?: AttemptError;
+}
+
+export interface NtlmInfo {
+  targetName: string;
+  nbComputerName?: string;
+  nbDomainName?: string;
+  dnsComputerName?: string;
+  dnsDomainName?: string;
+  dnsTreeName?: string;
+  /** MS-NLMP VERSION: major.minor.build */
+  productVersion?: string;
+  /** MsvAvTimestamp, ISO */
+  serverTime?: string;
+  /** server clock minus ours, seconds (Kerberos fails beyond 300) */
+  clockSkewSeconds?: number;
+}
+
 export interface Finding {
   id: string;
   severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
@@ -158,8 +189,8 @@ export interface Posture {
   standardSecurity: StandardSecurity | null;
   tls: TlsPosture | null;
   downgrade: DowngradeCheck;
-  /** HYBRID: what the server does after TLS (the CredSSP exchange itself is not probed yet) */
-  hybrid: { checked: false; reason: string } | null;
+  /** HYBRID: what the server does after TLS, from the first CredSSP round trip; null when HYBRID is not accepted */
+  hybrid: HybridProbe | null;
   /** server version and flags seen in TS_UD_SC_CORE */
   serverCore?: { version: string; earlyCapabilityFlags?: number };
   connections: number;

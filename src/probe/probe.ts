@@ -13,6 +13,8 @@ import {
   type MethodProbe,
   type Posture,
   type ProtocolProbe,
+  type HybridProbe,
+  type NtlmInfo,
   type ServerCertificateInfo,
   type StandardSecurity,
   type TlsPosture,
@@ -97,7 +99,7 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
   const attemptOf = new Map<ProtocolName, Promise<AttemptOutcome>>();
   const legacyP = run({ label: 'legacy request', config: cfg(null, 'mcs-connect') });
   for (const name of order) {
-    const stopAfter = name === 'RDP' || name === 'SSL' ? 'mcs-connect' : 'negotiation';
+    const stopAfter = name === 'RDP' || name === 'SSL' ? 'mcs-connect' : name === 'HYBRID' ? 'credssp-challenge' : 'negotiation';
     attemptOf.set(name, run({ label: `protocol ${name}`, config: cfg(PROTOCOL_QUESTIONS[name], stopAfter) }));
   }
   const allP = run({ label: 'all protocols', config: cfg(ALL_PROTOCOLS, 'negotiation') });
@@ -214,10 +216,7 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     standardSecurity,
     tls,
     downgrade: downgradeCheck(byProtocol.get('SSL')!, byProtocol.get('RDP')!),
-    hybrid:
-      protocols.HYBRID.status === 'accepted' || protocols.HYBRID_EX.status === 'accepted'
-        ? { checked: false, reason: 'the CredSSP exchange is not implemented yet; the server selected HYBRID' }
-        : null,
+    hybrid: protocols.HYBRID.status === 'accepted' ? hybridProbe(byProtocol.get('HYBRID')!) : null,
     connections,
     findings: [],
   };
@@ -270,6 +269,34 @@ function protocolProbe(o: AttemptOutcome, protocol: number): ProtocolProbe {
     return { ...base, status: 'refused', disconnect: err.message, error: err };
   }
   return err ? { ...base, error: err } : base;
+}
+
+function hybridProbe(o: AttemptOutcome): HybridProbe {
+  const c = o.result?.credssp;
+  const err = attemptError(o);
+  if (!c) return { credssp: false, ...(err ? { error: err } : {}) };
+  const out: HybridProbe = { credssp: true, serverVersion: c.serverVersion };
+  if (c.errorCode !== undefined) out.errorCode = `0x${c.errorCode.toString(16).padStart(8, '0')}`;
+  if (c.challenge) {
+    out.mechanism = 'NTLM';
+    const ti = c.challenge.targetInfo;
+    const v = c.challenge.version;
+    const ntlm: NtlmInfo = { targetName: c.challenge.targetName };
+    if (ti?.nbComputerName !== undefined) ntlm.nbComputerName = ti.nbComputerName;
+    if (ti?.nbDomainName !== undefined) ntlm.nbDomainName = ti.nbDomainName;
+    if (ti?.dnsComputerName !== undefined) ntlm.dnsComputerName = ti.dnsComputerName;
+    if (ti?.dnsDomainName !== undefined) ntlm.dnsDomainName = ti.dnsDomainName;
+    if (ti?.dnsTreeName !== undefined) ntlm.dnsTreeName = ti.dnsTreeName;
+    if (v) ntlm.productVersion = `${v.major}.${v.minor}.${v.build}`;
+    if (ti?.timestamp) {
+      ntlm.serverTime = ti.timestamp.date.toISOString();
+      ntlm.clockSkewSeconds = Math.round((ti.timestamp.date.getTime() - o.finishedAt) / 1000);
+    }
+    out.ntlm = ntlm;
+  } else if (c.otherToken) {
+    out.mechanism = 'other';
+  }
+  return out;
 }
 
 function legacyProbe(o: AttemptOutcome): LegacyProbe {

@@ -105,7 +105,27 @@ export function renderPosture(p: Posture, opts: TerminalOptions): string {
       `sent 0x${(d.sent ?? 0).toString(16)}, echoed ${d.echoed === null || d.echoed === undefined ? 'nothing' : '0x' + d.echoed.toString(16)}`,
       d.via ? `over ${d.via}` : '',
     );
-  if (p.hybrid) lines.push(c.dim(`(nla) CredSSP not probed: ${p.hybrid.reason}`));
+
+  section('NLA (CredSSP, MS-CSSP 3.1.5: first round trip only)');
+  const h = p.hybrid;
+  if (!h) {
+    lines.push(c.dim('(nla) HYBRID not accepted'));
+  } else if (!h.credssp) {
+    row('nla', 'credssp', 'warn', 'no TSRequest in answer', h.error?.message ?? '');
+  } else {
+    row('nla', 'version', 'info', `TSRequest version ${h.serverVersion}`, h.errorCode ? `errorCode ${h.errorCode}` : (h.mechanism ?? ''));
+    const n = h.ntlm;
+    if (n) {
+      row('ntlm', 'target', 'info', n.targetName);
+      if (n.nbDomainName !== undefined) row('ntlm', 'nb domain', 'info', n.nbDomainName);
+      if (n.nbComputerName !== undefined) row('ntlm', 'nb computer', 'info', n.nbComputerName);
+      if (n.dnsDomainName !== undefined) row('ntlm', 'dns domain', 'info', n.dnsDomainName);
+      if (n.dnsComputerName !== undefined) row('ntlm', 'dns computer', 'info', n.dnsComputerName);
+      if (n.dnsTreeName !== undefined) row('ntlm', 'dns tree', 'info', n.dnsTreeName);
+      if (n.productVersion) row('ntlm', 'version', 'info', n.productVersion);
+      if (n.serverTime) row('ntlm', 'time', Math.abs(n.clockSkewSeconds ?? 0) > 300 ? 'warn' : 'info', n.serverTime, `skew ${n.clockSkewSeconds ?? '?'} s`);
+    }
+  }
 
   section('findings');
   if (!p.findings.length) lines.push(tone('good', '(none)'));

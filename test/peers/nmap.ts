@@ -200,3 +200,25 @@ export async function timeCommand(
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return { runs, times, minMs: sorted[0] ?? 0, medianMs: median ?? 0, maxMs: sorted[sorted.length - 1] ?? 0 };
 }
+
+/** nmap's rdp-ntlm-info fields (nmap 7.93), e.g. { Target_Name: 'VM', Product_Version: '6.1.7601' }. */
+export function parseNmapNtlmInfo(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let inScript = false;
+  for (const line of stdout.split('\n')) {
+    if (/^\| rdp-ntlm-info:/.test(line)) inScript = true;
+    else if (inScript) {
+      const m = /^\|_?\s+([A-Za-z_]+): (.*)$/.exec(line);
+      if (!m) break;
+      out[m[1]!] = m[2]!.trim();
+      if (line.startsWith('|_')) break;
+    }
+  }
+  return out;
+}
+
+/** Run `nmap -n -p PORT --script +rdp-ntlm-info 127.0.0.1` (loopback only, no reverse DNS). */
+export async function runNmapNtlmInfo(port: number): Promise<Record<string, string>> {
+  const res = await runCommand('nmap', ['-n', '-p', String(port), '--script', '+rdp-ntlm-info', '127.0.0.1'], { timeoutMs: 120_000 });
+  return parseNmapNtlmInfo(res.stdout);
+}

@@ -11,7 +11,7 @@ import { probeServer } from '../../src/probe/probe.js';
 import type { Posture } from '../../src/probe/posture.js';
 import { assertCertificateIsFile, compareWithNmap } from './checks.js';
 import { skipOrFail, startShadow, type ShadowMode } from './harness.js';
-import { runNmapEnumEncryption } from './nmap.js';
+import { runNmapEnumEncryption, runNmapNtlmInfo } from './nmap.js';
 
 type Answer = ['accepted' | 'ignored', string] | ['refused', string];
 interface Expected {
@@ -129,10 +129,25 @@ describe('probe against FreeRDP 2.11.7 shadow server', () => {
         // NLA only: TLS reached through HYBRID; nothing gets to the MCS exchange without CredSSP
         assert.equal(p.tls!.via, 'HYBRID');
         assert.equal(p.downgrade.ok, null);
-        assert.equal(p.hybrid?.checked, false);
+        // the server goes on to CredSSP after TLS: version 6, NTLM CHALLENGE with the names
+        // nmap's rdp-ntlm-info reads from the same message (INDEX.md: shadow-nla--nmap-rdp-ntlm-info)
+        const h = p.hybrid!;
+        assert.equal(h.credssp, true, JSON.stringify(h));
+        assert.equal(h.serverVersion, 6);
+        assert.equal(h.mechanism, 'NTLM');
+        const info = await runNmapNtlmInfo(peer.port);
+        assert.equal(h.ntlm?.targetName, info.Target_Name);
+        assert.equal(h.ntlm?.nbDomainName, info.NetBIOS_Domain_Name);
+        assert.equal(h.ntlm?.nbComputerName, info.NetBIOS_Computer_Name);
+        assert.equal(h.ntlm?.dnsDomainName, info.DNS_Domain_Name);
+        assert.equal(h.ntlm?.dnsComputerName, info.DNS_Computer_Name);
+        assert.equal(h.ntlm?.productVersion, info.Product_Version);
+        assert.ok(Math.abs(h.ntlm!.clockSkewSeconds!) <= 2, 'same machine, same clock');
       } else if (want.tls || want.rdp) {
         assert.equal(p.downgrade.ok, true, JSON.stringify(p.downgrade));
       }
+      if (mode === 'negotiate') assert.equal(p.hybrid?.credssp, true, JSON.stringify(p.hybrid));
+      if (want.protocols.HYBRID[0] !== 'accepted') assert.equal(p.hybrid, null);
       const ids = postureFindings(p).map((f) => f.id);
       for (const id of want.findings) assert.ok(ids.includes(id), `finding ${id} in ${ids.join(', ')}`);
 
