@@ -157,4 +157,19 @@ describe('probe against xrdp 0.9.21', () => {
       assert.ok(log.errors.some((e) => /unsupported protocol/.test(e.message)));
     }
   });
+
+  test('a 2008 R2-era TLS: TLS 1.0/1.1 only, static-RSA AES-CBC suite (OpenSSL 3 hides it below security level 0)', async (t) => {
+    if (!skipOrFail(t, 'xrdp')) return;
+    const peer = await startXrdp('tls', 'high', { XRDP_SSL_PROTOCOLS: 'TLSv1, TLSv1.1', XRDP_TLS_CIPHERS: 'AES128-SHA:@SECLEVEL=0' }, { t });
+    const p = await probeServer({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, parallel: 4 });
+    assertTlsAgreesWithXrdpLog(p, readXrdpSecurityLog(peer.log));
+    const v = p.tls!.versions;
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(v).map(([k, r]) => [k, r!.accepted ? r!.cipher : false])),
+      { TLSv1: 'TLS_RSA_WITH_AES_128_CBC_SHA', 'TLSv1.1': 'TLS_RSA_WITH_AES_128_CBC_SHA', 'TLSv1.2': false, 'TLSv1.3': false },
+    );
+    assert.equal(p.tls!.default?.version, 'TLSv1.1');
+    const ids = postureFindings(p).map((f) => f.id);
+    for (const id of ['tls-1.2-not-supported', 'tls-1.0-accepted', 'tls-1.1-accepted', 'tls-weak-cipher']) assert.ok(ids.includes(id), `${id} in ${ids}`);
+  });
 });
