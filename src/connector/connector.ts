@@ -135,7 +135,7 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       this.advance(input, out);
     } catch (err) {
       if (err instanceof DecodeError) {
-        this.fail(new ConnectorError('DECODE_ERROR', this.phase(), `malformed PDU: ${err.message}`, err));
+        this.fail(new ConnectorError('DECODE_ERROR', this.phase, `malformed PDU: ${err.message}`, err));
       } else if (err instanceof ConnectorError) {
         this.fail(err);
       } else {
@@ -172,7 +172,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
     return out;
   }
 
-  private phase(): string {
+  /** The phase the machine is in, as reports name it: 'x224', 'tls', 'credssp', 'mcs'. */
+  get phase(): string {
     switch (this.st.kind) {
       case 'SendConnectionRequest':
       case 'WaitConnectionConfirm':

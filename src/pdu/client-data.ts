@@ -1,6 +1,6 @@
 import { ReadCursor, WriteCursor } from './cursor.js';
 import { DecodeError, EncodeError } from './errors.js';
-import { blockCursor, readUserDataBlocks, writeUserDataBlock } from './gcc.js';
+import { collectDataBlocks, decodeDataBlocks, encodeDataBlocks, type BlockCodec } from './gcc.js';
 
 /**
  * Client settings data blocks carried in the GCC Conference Create Request (MS-RDPBCGR 2.2.1.3):
@@ -382,11 +382,6 @@ export type ClientDataBlock =
   | { kind: 'raw'; type: number; data: Uint8Array };
 
 type KnownClientBlock = Exclude<ClientDataBlock, { kind: 'raw' }>;
-interface BlockCodec {
-  type: number;
-  decode(r: ReadCursor): unknown;
-  encode(v: never, w: WriteCursor): void;
-}
 const CLIENT_CODECS: Record<KnownClientBlock['kind'], BlockCodec> = {
   core: { type: CS_CORE, decode: decodeClientCoreData, encode: encodeClientCoreData },
   security: { type: CS_SECURITY, decode: decodeClientSecurityData, encode: encodeClientSecurityData },
@@ -399,30 +394,11 @@ const CLIENT_CODECS: Record<KnownClientBlock['kind'], BlockCodec> = {
  * Unknown types are kept raw; a type seen twice is InvalidField.
  */
 export function decodeClientDataBlocks(input: ReadCursor | Uint8Array): ClientDataBlock[] {
-  const seen = new Set<number>();
-  return readUserDataBlocks(input).map((b): ClientDataBlock => {
-    if (seen.has(b.type)) {
-      throw new DecodeError('InvalidField', 'TS_UD_HEADER', 'type', b.offset - 4, `block 0x${b.type.toString(16)} appears twice`);
-    }
-    seen.add(b.type);
-    for (const [kind, codec] of Object.entries(CLIENT_CODECS)) {
-      if (codec.type === b.type) return { kind, value: codec.decode(blockCursor(b)) } as ClientDataBlock;
-    }
-    return { kind: 'raw', type: b.type, data: b.data };
-  });
+  return decodeDataBlocks<ClientDataBlock>(input, CLIENT_CODECS);
 }
 
 export function encodeClientDataBlocks(blocks: readonly ClientDataBlock[], w: WriteCursor): void {
-  for (const b of blocks) {
-    if (b.kind === 'raw') {
-      writeUserDataBlock(w, b.type, b.data);
-      continue;
-    }
-    const codec = CLIENT_CODECS[b.kind];
-    const body = new WriteCursor();
-    (codec.encode as (v: unknown, w: WriteCursor) => void)(b.value, body);
-    writeUserDataBlock(w, codec.type, body.finish());
-  }
+  encodeDataBlocks(blocks, CLIENT_CODECS, w);
 }
 
 /** The blocks by kind, for code that does not care about their order. */
@@ -435,10 +411,5 @@ export interface ClientData {
 }
 
 export function collectClientData(blocks: readonly ClientDataBlock[]): ClientData {
-  const out: ClientData = { raw: [] };
-  for (const b of blocks) {
-    if (b.kind === 'raw') out.raw.push({ type: b.type, data: b.data });
-    else (out as unknown as Record<string, unknown>)[b.kind] = b.value;
-  }
-  return out;
+  return collectDataBlocks<ClientData>(blocks);
 }

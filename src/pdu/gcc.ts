@@ -264,3 +264,60 @@ export function writeUserDataBlock(w: WriteCursor, type: number, data: Uint8Arra
 export function blockCursor(block: UserDataBlock): ReadCursor {
   return new ReadCursor(block.data, 0, block.data.length, block.offset);
 }
+
+/**
+ * A settings block decoded when its type is known, kept raw otherwise (order is kept). The
+ * client (TS_UD_CS_*) and server (TS_UD_SC_*) sides share this shape; each has its own table
+ * of codecs (client-data.ts, server-data.ts).
+ */
+export type DataBlock<K extends string, V> = { kind: K; value: V } | { kind: 'raw'; type: number; data: Uint8Array };
+
+export interface BlockCodec {
+  type: number;
+  decode(r: ReadCursor): unknown;
+  encode(v: never, w: WriteCursor): void;
+}
+
+/** Decode concatenated blocks with a table of codecs; a type seen twice is InvalidField. */
+export function decodeDataBlocks<B extends { kind: string }>(input: ReadCursor | Uint8Array, codecs: Record<string, BlockCodec>): B[] {
+  const seen = new Set<number>();
+  return readUserDataBlocks(input).map((b) => {
+    if (seen.has(b.type)) {
+      throw new DecodeError('InvalidField', UD_HEADER, 'type', b.offset - TS_UD_HEADER_SIZE, `block 0x${b.type.toString(16)} appears twice`);
+    }
+    seen.add(b.type);
+    for (const [kind, codec] of Object.entries(codecs)) {
+      if (codec.type === b.type) return { kind, value: codec.decode(blockCursor(b)) } as unknown as B;
+    }
+    return { kind: 'raw', type: b.type, data: b.data } as unknown as B;
+  });
+}
+
+export function encodeDataBlocks(
+  blocks: readonly ({ kind: string; value?: unknown } | { kind: 'raw'; type: number; data: Uint8Array })[],
+  codecs: Record<string, BlockCodec>,
+  w: WriteCursor,
+): void {
+  for (const b of blocks) {
+    if (b.kind === 'raw' && 'data' in b) {
+      writeUserDataBlock(w, b.type, b.data);
+      continue;
+    }
+    const codec = codecs[b.kind]!;
+    const body = new WriteCursor();
+    (codec.encode as (v: unknown, w: WriteCursor) => void)((b as { value: unknown }).value, body);
+    writeUserDataBlock(w, codec.type, body.finish());
+  }
+}
+
+/** The blocks by kind, for code that does not care about their order. */
+export function collectDataBlocks<T extends { raw: { type: number; data: Uint8Array }[] }>(
+  blocks: readonly ({ kind: string; value?: unknown } | { kind: 'raw'; type: number; data: Uint8Array })[],
+): T {
+  const out = { raw: [] } as unknown as T;
+  for (const b of blocks) {
+    if (b.kind === 'raw' && 'data' in b) out.raw.push({ type: b.type, data: b.data });
+    else (out as unknown as Record<string, unknown>)[b.kind] = (b as { value: unknown }).value;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { ReadCursor, WriteCursor } from './cursor.js';
 import { DecodeError, EncodeError } from './errors.js';
-import { blockCursor, readUserDataBlocks, writeUserDataBlock } from './gcc.js';
+import { collectDataBlocks, decodeDataBlocks, encodeDataBlocks, type BlockCodec } from './gcc.js';
 import {
   ENCRYPTION_METHOD_40BIT,
   ENCRYPTION_METHOD_56BIT,
@@ -249,11 +249,6 @@ export type ServerDataBlock =
   | { kind: 'raw'; type: number; data: Uint8Array };
 
 type KnownServerBlock = Exclude<ServerDataBlock, { kind: 'raw' }>;
-interface BlockCodec {
-  type: number;
-  decode(r: ReadCursor): unknown;
-  encode(v: never, w: WriteCursor): void;
-}
 const SERVER_CODECS: Record<KnownServerBlock['kind'], BlockCodec> = {
   core: { type: SC_CORE, decode: decodeServerCoreData, encode: encodeServerCoreData },
   security: { type: SC_SECURITY, decode: decodeServerSecurityData, encode: encodeServerSecurityData },
@@ -265,30 +260,11 @@ const SERVER_CODECS: Record<KnownServerBlock['kind'], BlockCodec> = {
  * Unknown types are kept raw; a type seen twice is InvalidField.
  */
 export function decodeServerDataBlocks(input: ReadCursor | Uint8Array): ServerDataBlock[] {
-  const seen = new Set<number>();
-  return readUserDataBlocks(input).map((b): ServerDataBlock => {
-    if (seen.has(b.type)) {
-      throw new DecodeError('InvalidField', 'TS_UD_HEADER', 'type', b.offset - 4, `block 0x${b.type.toString(16)} appears twice`);
-    }
-    seen.add(b.type);
-    for (const [kind, codec] of Object.entries(SERVER_CODECS)) {
-      if (codec.type === b.type) return { kind, value: codec.decode(blockCursor(b)) } as ServerDataBlock;
-    }
-    return { kind: 'raw', type: b.type, data: b.data };
-  });
+  return decodeDataBlocks<ServerDataBlock>(input, SERVER_CODECS);
 }
 
 export function encodeServerDataBlocks(blocks: readonly ServerDataBlock[], w: WriteCursor): void {
-  for (const b of blocks) {
-    if (b.kind === 'raw') {
-      writeUserDataBlock(w, b.type, b.data);
-      continue;
-    }
-    const codec = SERVER_CODECS[b.kind];
-    const body = new WriteCursor();
-    (codec.encode as (v: unknown, w: WriteCursor) => void)(b.value, body);
-    writeUserDataBlock(w, codec.type, body.finish());
-  }
+  encodeDataBlocks(blocks, SERVER_CODECS, w);
 }
 
 /** The blocks by kind, for code that does not care about their order. */
@@ -300,10 +276,5 @@ export interface ServerData {
 }
 
 export function collectServerData(blocks: readonly ServerDataBlock[]): ServerData {
-  const out: ServerData = { raw: [] };
-  for (const b of blocks) {
-    if (b.kind === 'raw') out.raw.push({ type: b.type, data: b.data });
-    else (out as unknown as Record<string, unknown>)[b.kind] = b.value;
-  }
-  return out;
+  return collectDataBlocks<ServerData>(blocks);
 }

@@ -79,7 +79,7 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
     const run = await runSequence(connector, sock, {
       readTimeoutMs: target.timeoutMs,
       tls: () => ({ role: 'client', timeoutMs: target.timeoutMs, servername: target.host, ...spec.tls }),
-      phase: () => PHASE_OF_STATE[connector.stateName] ?? connector.stateName,
+      phase: () => connector.phase,
     });
     outcome.transcript = run.transcript;
     outcome.tls = run.tls;
@@ -105,15 +105,6 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
   outcome.finishedAt = Date.now();
   return outcome;
 }
-
-const PHASE_OF_STATE: Record<string, string> = {
-  SendConnectionRequest: 'connect',
-  WaitConnectionConfirm: 'x224',
-  SecurityUpgrade: 'tls',
-  WaitCredsspChallenge: 'credssp',
-  SendMcsConnectInitial: 'mcs',
-  WaitMcsConnectResponse: 'mcs',
-};
 
 /** The typed error of an attempt, for the report: which phase, what kind, which PDU and field. */
 export function attemptError(o: AttemptOutcome): AttemptError | undefined {

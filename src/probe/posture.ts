@@ -3,6 +3,7 @@
  * JSON contract (`schemaVersion` 1, documented in schemas/probe.schema.json) that scripts and
  * later commands (scan, doctor) rely on: add fields freely, keep these names.
  */
+import type { X509Summary } from '../crypto/certificate-summary.js';
 import type { ProtocolName } from '../pdu/nego.js';
 
 export const POSTURE_SCHEMA_VERSION = 1;
@@ -101,19 +102,8 @@ export interface TlsVersionProbe {
   reason?: string;
 }
 
-export interface CertificateSummary {
-  subject: string;
-  issuer: string;
-  selfSigned: boolean;
-  notBefore: string;
-  notAfter: string;
-  keyType: string;
-  keyBits: number;
-  signatureAlgorithm: string;
-  subjectAltNames: string[];
-  sha256: string;
-  serial: string;
-}
+/** The TLS certificate as crypto/certificate-summary.ts reads it. */
+export type CertificateSummary = X509Summary;
 
 export interface TlsPosture {
   /** the protocol requested to reach TLS (SSL, or HYBRID for an NLA-only server) */

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeTpkt } from '../../src/pdu/tpkt.js';
+import { RdpSocket } from '../../src/transport/socket.js';
 
 /** A loopback-only TCP server for one test; close() also destroys every accepted socket. */
 export interface TestServer {
@@ -37,6 +38,21 @@ export async function startServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** Connect an RdpSocket to a test server, run `body`, and always close both ends. */
+export async function withClient(
+  server: { port: number; close(): Promise<void> },
+  body: (rdp: RdpSocket) => Promise<void>,
+): Promise<void> {
+  let rdp: RdpSocket | undefined;
+  try {
+    rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });
+    await body(rdp);
+  } finally {
+    rdp?.destroy();
+    await server.close();
+  }
 }
 
 /** A port on 127.0.0.1 nobody listens on (bound, then released). */

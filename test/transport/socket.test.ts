@@ -5,22 +5,14 @@ import { DecodeError } from '../../src/pdu/errors.js';
 import { TPKT_HINT, type PduHint } from '../../src/pdu/tpkt.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { RdpSocket } from '../../src/transport/socket.js';
-import { closedPort, delay, startServer, tpkt } from './helpers.js';
+import { closedPort, delay, startServer, tpkt, withClient } from './helpers.js';
 
 /** Run `body` against a loopback server, always closing both ends. */
 async function withServer(
   onConnection: (sock: net.Socket) => void,
   body: (rdp: RdpSocket) => Promise<void>,
 ): Promise<void> {
-  const server = await startServer(onConnection);
-  let rdp: RdpSocket | undefined;
-  try {
-    rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });
-    await body(rdp);
-  } finally {
-    rdp?.destroy();
-    await server.close();
-  }
+  return withClient(await startServer(onConnection), body);
 }
 
 async function rejectsWith(p: Promise<unknown>, kind: TransportError['kind']): Promise<TransportError> {

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { TPKT_HINT } from '../../src/pdu/tpkt.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { RdpSocket, type TlsClientOptions } from '../../src/transport/socket.js';
-import { makeSelfSignedCert, readExactly, startServer, tpkt } from './helpers.js';
+import { makeSelfSignedCert, readExactly, startServer, tpkt, withClient } from './helpers.js';
 
 let key: Buffer;
 let cert: Buffer;
@@ -54,15 +54,7 @@ async function withTls(
   serverOptions: tls.TlsOptions,
   body: (rdp: RdpSocket) => Promise<void>,
 ): Promise<void> {
-  const server = await startTlsServer(serverOptions);
-  let rdp: RdpSocket | undefined;
-  try {
-    rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });
-    await body(rdp);
-  } finally {
-    rdp?.destroy();
-    await server.close();
-  }
+  return withClient(await startTlsServer(serverOptions), body);
 }
 
 async function tlsFailure(p: Promise<unknown>, kind: TransportError['kind'] = 'tls'): Promise<TransportError> {
