@@ -170,6 +170,17 @@ export interface DisconnectRequest {
   reason: number;
 }
 
+/** Encode an X.224 Disconnect Request (LI 6, code 0x80, DST-REF, SRC-REF, reason). */
+export function encodeDisconnectRequest(v: DisconnectRequest): Buffer {
+  const w = new WriteCursor(7);
+  w.u8(6); // LI
+  w.u8(X224_DR); // DR code
+  w.u16be(v.dstRef); // DST-REF
+  w.u16be(v.srcRef); // SRC-REF
+  w.u8(v.reason); // reason
+  return encodeTpkt(w.finish());
+}
+
 /** What a server may send in answer to a Connection Request. */
 export type ServerConnectionAnswer =
   | ({ tpdu: 'CC' } & ConnectionConfirm)

@@ -10,6 +10,7 @@ import {
   decodeX224Data,
   encodeConnectionConfirm,
   encodeConnectionRequest,
+  encodeDisconnectRequest,
   encodeX224Data,
 } from '../../src/pdu/x224.js';
 import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, decodeTpkt } from '../../src/pdu/tpkt.js';
@@ -83,6 +84,7 @@ test('X.224 Data round-trip and a server Disconnect Request', () => {
   assert.deepEqual(Buffer.from(decodeX224Data(frame)), payload);
   const dr = hex('03 00 00 0b 06 80 00 00 12 34 01');
   assert.deepEqual(decodeServerConnectionAnswer(dr), { tpdu: 'DR', dstRef: 0, srcRef: 0x1234, reason: 1 });
+  assert.equal(encodeDisconnectRequest({ dstRef: 0, srcRef: 0x1234, reason: 1 }).toString('hex'), dr.toString('hex'));
 });
 
 test('malformed PDUs give DecodeError naming PDU and field', () => {
