@@ -8,12 +8,16 @@ import {
   type RdpNegRsp,
 } from '../pdu/nego.js';
 import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
-import { decodeMcsDisconnectProviderUltimatum, mcsReasonName } from '../pdu/mcs.js';
+import { randomBytes } from 'node:crypto';
+import { WriteCursor } from '../pdu/cursor.js';
+import { decodeMcsDisconnectProviderUltimatum, encodeMcsDisconnectProviderUltimatum, mcsReasonName, RN_USER_REQUESTED } from '../pdu/mcs.js';
+import { ClientActivation, type ActivationConfig, type ActivationResult } from './activation.js';
 import {
   X224_DT,
   decodeServerConnectionAnswer,
   decodeX224Data,
   encodeConnectionRequest,
+  encodeX224Data,
   x224Code,
   type ConnectionConfirm,
 } from '../pdu/x224.js';
@@ -44,9 +48,11 @@ export interface ConnectorConfig {
    * CredSSP round trip (NTLM NEGOTIATE -> CHALLENGE) when HYBRID or HYBRID_EX was selected; or
    * the MCS Connect Response
    */
-  stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'mcs-connect';
+  stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'mcs-connect' | 'activation';
   /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
   clientData: ClientDataConfig;
+  /** for stopAfter 'activation': MAC form, credentials; randomness is injected for tests */
+  activation?: Partial<Pick<ActivationConfig, 'macForm' | 'credentials' | 'random'>>;
 }
 
 /** What the driver hands back after the TLS handshake; transport's TlsInfo has at least this. */
@@ -71,6 +77,7 @@ export interface ConnectorResult {
   security?: SecurityUpgradeInfo;
   credssp?: CredsspNegotiateOutcome;
   mcs?: McsConnectOutcome;
+  activation?: ActivationResult;
 }
 
 type State =
@@ -80,6 +87,7 @@ type State =
   | { kind: 'WaitCredsspChallenge'; partial: ConnectorResult }
   | { kind: 'SendMcsConnectInitial'; partial: ConnectorResult }
   | { kind: 'WaitMcsConnectResponse'; partial: ConnectorResult }
+  | { kind: 'Activating'; partial: ConnectorResult; activation: ClientActivation }
   | { kind: 'Connected'; result: ConnectorResult }
   | { kind: 'Failed'; error: ConnectorError; partial?: ConnectorResult };
 
@@ -124,6 +132,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         return TPKT_HINT;
       case 'WaitCredsspChallenge':
         return TSREQUEST_HINT;
+      case 'Activating':
+        return this.st.activation.hint();
       default:
         return null;
     }
@@ -159,7 +169,7 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       out.output.push(buildCredsspNegotiate());
       out.events.push({ type: 'sent', pdu: 'TSRequest', summary: 'CredSSP NTLM NEGOTIATE_MESSAGE' });
       this.st = { kind: 'WaitCredsspChallenge', partial };
-    } else if (this.config.stopAfter !== 'mcs-connect') {
+    } else if (!this.goesToMcs()) {
       this.st = { kind: 'Connected', result: partial };
     } else if (partial.selectedProtocol & AUTH_AFTER_TLS) {
       // CredSSP / RDSTLS come before the MCS exchange; until they are implemented the
@@ -172,6 +182,10 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
     return out;
   }
 
+  private goesToMcs(): boolean {
+    return this.config.stopAfter === 'mcs-connect' || this.config.stopAfter === 'activation';
+  }
+
   /** The phase the machine is in, as reports name it: 'x224', 'tls', 'credssp', 'mcs'. */
   get phase(): string {
     switch (this.st.kind) {
@@ -182,6 +196,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         return 'tls';
       case 'WaitCredsspChallenge':
         return 'credssp';
+      case 'Activating':
+        return 'activation';
       default:
         return 'mcs';
     }
@@ -258,7 +274,7 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
           this.st = { kind: 'Connected', result: partial };
         } else if (selected !== PROTOCOL.RDP) {
           this.st = { kind: 'SecurityUpgrade', partial };
-        } else if (this.config.stopAfter === 'mcs-connect') {
+        } else if (this.goesToMcs()) {
           this.st = { kind: 'SendMcsConnectInitial', partial };
           this.advance(null, out);
         } else {
@@ -300,7 +316,38 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
           this.st = { kind: 'Failed', partial, error: new ConnectorError('MCS_CONNECT_REFUSED', 'mcs', `MCS Connect Response result ${mcs.resultName}`, undefined, mcs.result) };
           return;
         }
-        this.st = { kind: 'Connected', result: partial };
+        if (this.config.stopAfter !== 'activation') {
+          this.st = { kind: 'Connected', result: partial };
+          return;
+        }
+        const a = this.config.activation ?? {};
+        const activation = new ClientActivation(
+          {
+            clientName: this.config.clientData.clientName,
+            desktopWidth: this.config.clientData.desktopWidth,
+            desktopHeight: this.config.clientData.desktopHeight,
+            macForm: a.macForm ?? 'unsalted',
+            ...(a.credentials ? { credentials: a.credentials } : {}),
+            random: a.random ?? ((n) => randomBytes(n)),
+          },
+          { ...(mcs.serverSecurity ? { security: mcs.serverSecurity } : {}), ...(mcs.serverNetwork ? { network: mcs.serverNetwork } : {}) },
+          partial.security?.serverPublicKey,
+        );
+        this.st = { kind: 'Activating', partial, activation };
+        merge(out, activation.start());
+        return;
+      }
+      case 'Activating': {
+        const r = st.activation.step(need(input));
+        merge(out, r);
+        if (st.activation.done) {
+          // activated: leave cleanly (MS-RDPBCGR 1.3.1.4.1: the client's MCS Disconnect Provider Ultimatum)
+          const w = new WriteCursor();
+          encodeMcsDisconnectProviderUltimatum({ reason: RN_USER_REQUESTED }, w);
+          out.output.push(encodeX224Data(w.finish()));
+          out.events.push({ type: 'sent', pdu: 'MCS Disconnect Provider Ultimatum', summary: 'rn-user-requested' });
+          this.st = { kind: 'Connected', result: { ...st.partial, activation: st.activation.result } };
+        }
         return;
       }
       case 'SecurityUpgrade':
@@ -309,6 +356,11 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         throw new Error(`step() called in state ${st.kind}`);
     }
   }
+}
+
+function merge(out: StepResult<ConnectorEvent>, r: { output: Uint8Array[]; events: ConnectorEvent[] }): void {
+  out.output.push(...r.output);
+  out.events.push(...r.events);
 }
 
 function need(input: Uint8Array | null): Uint8Array {

@@ -24,7 +24,17 @@ export type ConnectorErrorCode =
   /** a PDU that is well formed but not what this phase expects */
   | 'UNEXPECTED_PDU'
   /** a PDU that is not well formed */
-  | 'DECODE_ERROR';
+  | 'DECODE_ERROR'
+  /** a server PDU whose MAC does not verify */
+  | 'MAC_MISMATCH'
+  /** the Attach User Confirm or a Channel Join Confirm carried a result other than rt-successful */
+  | 'MCS_REFUSED'
+  /** the server ended licensing with an error (LICENSE_ERROR_MESSAGE other than STATUS_VALID_CLIENT) */
+  | 'LICENSING_ERROR'
+  /** a licensing step this connector does not implement yet (the platform challenge) */
+  | 'LICENSING_NOT_SUPPORTED'
+  /** the server disconnected during activation (Disconnect Provider Ultimatum, maybe after a Set Error Info PDU) */
+  | 'SERVER_DISCONNECTED';
 
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError';
