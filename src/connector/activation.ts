@@ -106,7 +106,7 @@ export class ClientActivation {
       channels: [...this.joined],
       licensing: this.licensing,
       encrypted: { clientToServer: this.security.encrypting, serverToClient: this.sawEncryptedFromServer },
-      ...(this.security.encrypting ? { macForm: this.security.macForm } : {}),
+      ...(this.security.rc4MacForm ? { macForm: this.security.rc4MacForm } : {}),
       serverCapabilities: this.serverCapabilities,
       finalization: [...this.finalization],
       ...(this.errorInfo ? { errorInfo: this.errorInfo } : {}),

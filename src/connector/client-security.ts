@@ -60,6 +60,11 @@ export class ClientSecurity {
     }
   }
 
+  /** the MAC form in use with RC4 (FIPS has its own HMAC) */
+  get rc4MacForm(): MacForm | undefined {
+    return this.rc4 ? this.macForm : undefined;
+  }
+
   get encrypting(): boolean {
     return Boolean(this.rc4 || this.fips);
   }
