@@ -13,11 +13,16 @@ export interface ProbeCliOptions {
   parallel: string;
   json?: boolean;
   color?: boolean;
+  handshake?: boolean;
 }
 
 /** Probe one target and print the report; returns the exit code. */
-export async function probeAndReport(host: string, port: number, o: { timeoutMs: number; parallel: number; json: boolean; color: boolean }): Promise<number> {
-  const posture = await probeServer({ host, port, timeoutMs: o.timeoutMs, parallel: o.parallel });
+export async function probeAndReport(
+  host: string,
+  port: number,
+  o: { timeoutMs: number; parallel: number; json: boolean; color: boolean; handshake?: boolean },
+): Promise<number> {
+  const posture = await probeServer({ host, port, timeoutMs: o.timeoutMs, parallel: o.parallel, handshake: Boolean(o.handshake) });
   posture.findings = postureFindings(posture);
   process.stdout.write(o.json ? toJson(posture) : renderPosture(posture, { color: o.color }));
   return posture.reachable ? EXIT.OK : EXIT.UNREACHABLE;
@@ -31,6 +36,7 @@ export function registerProbe(program: Command): void {
     .option('-p, --port <port>', 'TCP port (default 3389, or the one in TARGET)')
     .option('-t, --timeout <seconds>', 'timeout for each connect, read and TLS handshake', '5')
     .option('--parallel <n>', 'connections in flight at once', '4')
+    .option('--handshake', 'also complete a whole connection with each accepted security layer and encryption method')
     .option('--json', 'print the posture as JSON (schemaVersion 1, see schemas/probe.schema.json)')
     .option('--no-color', 'no colours (NO_COLOR is respected too)')
     .action(async (targetText: string, opts: ProbeCliOptions) => {
@@ -45,6 +51,7 @@ export function registerProbe(program: Command): void {
         parallel,
         json: Boolean(opts.json),
         color: opts.color !== false && wantColor(process.stdout),
+        handshake: Boolean(opts.handshake),
       });
     });
 }

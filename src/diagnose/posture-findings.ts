@@ -81,6 +81,21 @@ export function postureFindings(p: Posture, now: Date = new Date()): Finding[] {
     else out.push(finding('downgrade-mismatch', `Sent 0x${(p.downgrade.sent ?? 0).toString(16)}, echoed 0x${p.downgrade.echoed.toString(16)}.`));
   }
 
+  const hs = p.handshake;
+  if (hs) {
+    const saltedRejected = Object.entries(hs.methods).filter(([, m]) => m.plainMac?.works && m.saltedMac && !m.saltedMac.works).map(([k]) => k);
+    if (saltedRejected.length) out.push(finding('salted-mac-rejected', `Seen with ${saltedRejected.join(', ')}.`));
+    const failing = [
+      ...Object.entries(hs.layers).filter(([, a]) => a?.works === false).map(([k]) => k),
+      ...Object.entries(hs.methods).filter(([, m]) => !(m.attempt?.works ?? (m.plainMac?.works || m.saltedMac?.works))).map(([k]) => k),
+    ];
+    if (failing.length) out.push(finding('handshake-fails', `Fails: ${failing.join(', ')}.`));
+    const clearS2c = Object.entries(hs.methods)
+      .filter(([, m]) => [m.attempt, m.plainMac, m.saltedMac].some((a) => a?.works && a.encrypted?.clientToServer && !a.encrypted.serverToClient))
+      .map(([k]) => k);
+    if (clearS2c.length) out.push(finding('server-to-client-unencrypted', `With ${clearS2c.join(', ')}.`));
+  }
+
   return out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
 }
 

@@ -155,6 +155,38 @@ export interface NtlmInfo {
   clockSkewSeconds?: number;
 }
 
+/** One full connection attempt of `probe --handshake`. */
+export interface HandshakeAttempt {
+  /** reached the end of finalization (the server's Font Map); null: not attempted */
+  works: boolean | null;
+  reason?: string;
+  licensing?: 'valid-client' | 'new-license-request';
+  /** which directions were really encrypted on the wire */
+  encrypted?: { clientToServer: boolean; serverToClient: boolean };
+  finalization?: string[];
+  errorInfo?: string;
+  failure?: AttemptError;
+}
+
+export interface MethodHandshake {
+  /** encryptionMethods offered to get this method */
+  offered: number;
+  /** RC4: with the plain MAC (MS-RDPBCGR 5.3.6.1) and the salted one (5.3.6.1.1) */
+  plainMac?: HandshakeAttempt;
+  saltedMac?: HandshakeAttempt;
+  /** NONE and FIPS: the one attempt */
+  attempt?: HandshakeAttempt;
+  /** the MAC form the server accepts (the one rdpsec uses) */
+  workingMac?: 'unsalted' | 'salted';
+  summary: string;
+}
+
+export interface HandshakeReport {
+  layers: { SSL?: HandshakeAttempt; HYBRID?: HandshakeAttempt };
+  /** by the method the server selects (NONE, 40BIT, 56BIT, 128BIT, FIPS) */
+  methods: Record<string, MethodHandshake>;
+}
+
 export interface Finding {
   id: string;
   severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
@@ -181,6 +213,8 @@ export interface Posture {
   downgrade: DowngradeCheck;
   /** HYBRID: what the server does after TLS, from the first CredSSP round trip; null when HYBRID is not accepted */
   hybrid: HybridProbe | null;
+  /** `--handshake`: complete connections with each accepted layer and method */
+  handshake?: HandshakeReport;
   /** server version and flags seen in TS_UD_SC_CORE */
   serverCore?: { version: string; earlyCapabilityFlags?: number };
   connections: number;

@@ -4,6 +4,7 @@ import { summarizeProprietary, summarizeX509 } from '../crypto/certificate-summa
 import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-certificate.js';
 import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
+import { runHandshakes } from './handshake.js';
 import { attemptError, connectPacer, limiter, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
 import {
   POSTURE_SCHEMA_VERSION,
@@ -35,6 +36,8 @@ export interface ProbeOptions {
   parallel: number;
   /** minimum time between two connection openings (see connectPacer) */
   connectSpacingMs?: number;
+  /** also complete a whole connection with each accepted layer and method (`--handshake`) */
+  handshake?: boolean;
   /** TLS versions to test one by one */
   tlsVersions?: TlsVersionName[];
   onAttempt?: (o: AttemptOutcome) => void;
@@ -229,6 +232,8 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
       ...(core.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: core.earlyCapabilityFlags } : {}),
     };
   }
+  if (opts.handshake) posture.handshake = await runHandshakes(posture, run);
+  posture.connections = connections;
   posture.durationMs = Math.round(performance.now() - t0);
   await Promise.all(target.closing!); // no socket outlives the probe
   return posture;

@@ -127,6 +127,20 @@ export function renderPosture(p: Posture, opts: TerminalOptions): string {
     }
   }
 
+  if (p.handshake) {
+    section('handshake (whole connection sequence, MS-RDPBCGR 1.3.1.1)');
+    const hs = p.handshake;
+    for (const [layer, a] of Object.entries(hs.layers)) {
+      if (!a) continue;
+      row('hand', layer, a.works === null ? 'dim' : a.works ? 'good' : 'fail', a.works === null ? 'not attempted' : a.works ? 'works' : 'fails', a.reason ?? (a.failure ? `${a.failure.kind} in ${a.failure.phase}: ${a.failure.message}` : ''));
+    }
+    for (const [method, m] of Object.entries(hs.methods)) {
+      const ok = m.attempt?.works ?? (m.plainMac?.works || m.saltedMac?.works);
+      const partial = m.plainMac && m.saltedMac && m.plainMac.works !== m.saltedMac.works;
+      row('hand', method, ok ? (partial ? 'warn' : 'good') : 'fail', ok ? (partial ? `works with the ${m.workingMac === 'salted' ? 'salted' : 'plain'} MAC only` : 'works') : 'fails', m.summary);
+    }
+  }
+
   section('findings');
   if (!p.findings.length) lines.push(tone('good', '(none)'));
   for (const f of p.findings) lines.push(findingLine(f, c));
