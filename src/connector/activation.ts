@@ -88,7 +88,7 @@ export class ClientActivation {
 
   constructor(
     private readonly cfg: ActivationConfig,
-    private readonly server: { security?: ServerSecurityData; network?: ServerNetworkData },
+    private readonly server: { security?: ServerSecurityData; network?: ServerNetworkData; messageChannelId?: number },
     private readonly tlsServerPublicKey?: Uint8Array,
   ) {
     this.ioChannelId = server.network?.MCSChannelId ?? 1003;
@@ -150,8 +150,10 @@ export class ClientActivation {
           throw new ConnectorError('MCS_REFUSED', 'mcs', `Attach User refused: ${mcsResultName(pdu.value.result)}`, undefined, pdu.value.result);
         }
         this.userId = pdu.value.initiator;
-        // the user channel, the I/O channel, then static virtual channels (MS-RDPBCGR 2.2.1.8)
+        // the user channel, the I/O channel, static virtual channels, and the message channel
+        // when the server announced one (MS-RDPBCGR 2.2.1.8, 2.2.1.4.5)
         this.toJoin.push(this.userId, this.ioChannelId, ...(this.server.network?.channelIdArray ?? []));
+        if (this.server.messageChannelId !== undefined) this.toJoin.push(this.server.messageChannelId);
         this.phase = 'ChannelJoin';
         this.joinNext(out);
         return out;

@@ -330,7 +330,11 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
             ...(a.credentials ? { credentials: a.credentials } : {}),
             random: a.random ?? ((n) => randomBytes(n)),
           },
-          { ...(mcs.serverSecurity ? { security: mcs.serverSecurity } : {}), ...(mcs.serverNetwork ? { network: mcs.serverNetwork } : {}) },
+          {
+            ...(mcs.serverSecurity ? { security: mcs.serverSecurity } : {}),
+            ...(mcs.serverNetwork ? { network: mcs.serverNetwork } : {}),
+            ...(mcs.messageChannelId !== undefined ? { messageChannelId: mcs.messageChannelId } : {}),
+          },
           partial.security?.serverPublicKey,
         );
         this.st = { kind: 'Activating', partial, activation };

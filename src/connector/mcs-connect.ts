@@ -15,6 +15,7 @@ import {
 import { decodeConferenceCreateResponse, encodeConferenceCreateRequest } from '../pdu/gcc.js';
 import { decodeMcsConnectReply, encodeMcsConnectInitial, mcsConnectInitial, mcsReasonName, mcsResultName } from '../pdu/mcs.js';
 import {
+  SC_MCS_MSGCHANNEL,
   collectServerData,
   decodeServerDataBlocks,
   encryptionLevelName,
@@ -107,6 +108,12 @@ export function buildMcsConnectInitial(c: ClientDataConfig, serverSelectedProtoc
   return encodeX224Data(mcs.finish());
 }
 
+/** SC_MCS_MSGCHANNEL (MS-RDPBCGR 2.2.1.4.5): a 2-byte MCSChannelID. */
+function messageChannel(raw: { type: number; data: Uint8Array }[]): { messageChannelId?: number } {
+  const b = raw.find((r) => r.type === SC_MCS_MSGCHANNEL);
+  return b && b.data.length === 2 ? { messageChannelId: b.data[0]! | (b.data[1]! << 8) } : {};
+}
+
 /** TS_UD_CS_CLUSTER: REDIRECTION_VERSION4 (value 3) in the ServerSessionRedirectionVersionMask bits (MS-RDPBCGR 2.2.1.3.5). */
 const REDIRECTION_VERSION4_BITS = 3 << 2;
 
@@ -131,6 +138,8 @@ export type McsConnectOutcome =
       serverCore?: ServerCoreData;
       serverSecurity?: ServerSecurityData;
       serverNetwork?: ServerNetworkData;
+      /** SC_MCS_MSGCHANNEL MCSChannelID (MS-RDPBCGR 2.2.1.4.5), when the server announces one */
+      messageChannelId?: number;
       /** types of server data blocks we keep raw (SC_MCS_MSGCHANNEL, SC_MULTITRANSPORT, ...) */
       otherBlocks: number[];
     };
@@ -157,6 +166,7 @@ export function readMcsConnectResponse(frame: Uint8Array): McsConnectOutcome {
     ...(data.core ? { serverCore: data.core } : {}),
     ...(sec ? { serverSecurity: sec } : {}),
     ...(data.network ? { serverNetwork: data.network } : {}),
+    ...messageChannel(data.raw),
     otherBlocks: data.raw.map((b) => b.type),
   };
 }
