@@ -45,7 +45,11 @@ export interface ActivationConfig {
   random: (n: number) => Uint8Array;
 }
 
+/** How far a connection got (the probe's `reached`), in the order of MS-RDPBCGR 1.3.1.1. */
+export type ActivationReached = 'mcs' | 'security-exchange' | 'client-info' | 'licensing' | 'demand-active' | 'finalized';
+
 export interface ActivationResult {
+  reached: ActivationReached;
   userId: number;
   ioChannelId: number;
   channels: number[];
@@ -85,6 +89,7 @@ export class ClientActivation {
   private readonly finalization: string[] = [];
   private errorInfo?: ActivationResult['errorInfo'];
   private sawEncryptedFromServer = false;
+  private reached: ActivationReached = 'mcs';
 
   constructor(
     private readonly cfg: ActivationConfig,
@@ -101,6 +106,7 @@ export class ClientActivation {
 
   get result(): ActivationResult {
     return {
+      reached: this.reached,
       userId: this.userId,
       ioChannelId: this.ioChannelId,
       channels: [...this.joined],
@@ -197,7 +203,10 @@ export class ClientActivation {
 
   /** Security Exchange (when encrypting) and Client Info (MS-RDPBCGR 2.2.1.10, 2.2.1.11). */
   private sendSecurityAndInfo(out: Out): void {
-    if (this.security.exchangePdu) this.sendIo(out, this.security.exchangePdu, 'Security Exchange', 'client random encrypted with the server key');
+    if (this.security.exchangePdu) {
+      this.sendIo(out, this.security.exchangePdu, 'Security Exchange', 'client random encrypted with the server key');
+      this.reached = 'security-exchange';
+    }
     const c = this.cfg.credentials;
     const flags =
       INFO_MOUSE | INFO_DISABLECTRLALTDEL | INFO_UNICODE | INFO_MAXIMIZESHELL | INFO_ENABLEWINDOWSKEY | INFO_LOGONNOTIFY | INFO_NOAUDIOPLAYBACK | (c?.autoLogon ? INFO_AUTOLOGON : 0);
@@ -219,6 +228,7 @@ export class ClientActivation {
     const summary = this.security.encrypting ? `encrypted, ${this.security.macForm} MAC` : 'not encrypted';
     this.sendIo(out, this.security.wrap(w.finish(), 'clientInfo', SEC_INFO_PKT), 'Client Info', summary);
     this.phase = 'Licensing';
+    this.reached = 'client-info';
   }
 
   private onIoData(userData: Uint8Array, out: Out): void {
@@ -236,6 +246,7 @@ export class ClientActivation {
   /** MS-RDPBCGR 2.2.1.12 / MS-RDPELE 3.3.5: STATUS_VALID_CLIENT, or a license request to answer. */
   private onLicensing(body: Uint8Array, out: Out): void {
     const lic = decodeLicensingPdu(body);
+    this.reached = 'licensing';
     const m = lic.message;
     if (m.kind === 'errorAlert') {
       const code = licenseErrorCodeName(m.value.dwErrorCode);
@@ -262,6 +273,7 @@ export class ClientActivation {
     if (share.kind === 'demandActive') {
       const caps = share.value.capabilitySets;
       this.serverCapabilities = capabilitySetNames(caps);
+      this.reached = 'demand-active';
       this.shareId = share.value.shareId;
       out.events.push({ type: 'received', pdu: 'Demand Active', summary: `${caps.length} capability sets` });
       const general = findCapabilitySet(caps, 'general');
@@ -294,7 +306,10 @@ export class ClientActivation {
     if (b.kind === 'setErrorInfo' && b.value.errorInfo !== 0) this.errorInfo = { code: b.value.errorInfo, name: errorInfoName(b.value.errorInfo) };
     if (this.phase === 'Finalization' && name) {
       this.finalization.push(name);
-      if (name === 'Font Map') this.phase = 'Done';
+      if (name === 'Font Map') {
+        this.phase = 'Done';
+        this.reached = 'finalized';
+      }
     }
   }
 

@@ -115,11 +115,15 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
   get pause(): Pause | null {
     return this.st.kind === 'SecurityUpgrade' ? { kind: 'tls-upgrade', role: 'client' } : null;
   }
-  /** The result once Connected, or the partial result of a failed attempt. */
+  /**
+   * The result once Connected; otherwise what is known so far (a failed attempt, or one that
+   * the network cut short), with how far the activation got.
+   */
   get result(): ConnectorResult | undefined {
-    if (this.st.kind === 'Connected') return this.st.result;
-    if (this.st.kind === 'Failed') return this.st.partial;
-    return undefined;
+    const st = this.st;
+    if (st.kind === 'Connected') return st.result;
+    if (st.kind === 'Activating') return { ...st.partial, activation: st.activation.result };
+    return 'partial' in st ? st.partial : undefined;
   }
   get error(): ConnectorError | undefined {
     return this.st.kind === 'Failed' ? this.st.error : undefined;
@@ -204,7 +208,9 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
   }
 
   private fail(error: ConnectorError): void {
-    const partial = 'partial' in this.st ? this.st.partial : undefined;
+    let partial = 'partial' in this.st ? this.st.partial : undefined;
+    // keep how far the activation got (the probe reports it)
+    if (this.st.kind === 'Activating' && partial) partial = { ...partial, activation: this.st.activation.result };
     this.st = partial ? { kind: 'Failed', error, partial } : { kind: 'Failed', error };
   }
 

@@ -3,7 +3,7 @@ import { DEFAULT_CLIENT_DATA } from '../connector/mcs-connect.js';
 import type { MacForm } from '../crypto/session-keys.js';
 import { PROTOCOL } from '../pdu/nego.js';
 import { attemptError, type AttemptOutcome, type AttemptSpec } from './attempt.js';
-import type { HandshakeAttempt, HandshakeReport, MethodHandshake, Posture } from './posture.js';
+import type { HandshakeAttempt, HandshakeEntry, HandshakeReport, MethodHandshake, Posture } from './posture.js';
 
 /**
  * `probe --handshake`: complete a whole connection (to the end of finalization) with each
@@ -62,11 +62,37 @@ export async function runHandshakes(p: Posture, run: (spec: AttemptSpec) => Prom
 
 function handshakeAttempt(o: AttemptOutcome): HandshakeAttempt {
   const a = o.result?.activation;
-  if (a && !o.connectorError) {
-    return { works: true, licensing: a.licensing, encrypted: a.encrypted, finalization: a.finalization, ...(a.errorInfo ? { errorInfo: a.errorInfo.name } : {}) };
+  const reached = a?.reached ?? (o.result?.mcs ? 'mcs' : 'negotiation');
+  if (a?.reached === 'finalized' && !o.connectorError && !o.transportError) {
+    return { works: true, reached, licensing: a.licensing, encrypted: a.encrypted, finalization: a.finalization, ...(a.errorInfo ? { errorInfo: a.errorInfo.name } : {}) };
   }
   const err = attemptError(o);
-  return { works: false, ...(err ? { failure: err } : {}) };
+  return { works: false, reached, ...(err ? { failure: err } : {}) };
+}
+
+/** The contract's flat form of one attempt. */
+export function handshakeEntry(method: string, mac: HandshakeEntry['mac'], a: HandshakeAttempt): HandshakeEntry {
+  return {
+    method,
+    completed: a.works === true,
+    reached: a.reached ?? 'negotiation',
+    mac,
+    error: a.failure ? { code: a.failure.kind, message: a.failure.message } : null,
+  };
+}
+
+/** Put the contract's entries into the posture: standardSecurity.handshakes and tls.handshake. */
+export function attachHandshakeEntries(p: Posture, r: HandshakeReport): void {
+  if (p.tls && r.layers.SSL) p.tls.handshake = handshakeEntry('NONE', null, r.layers.SSL);
+  if (p.standardSecurity) {
+    const entries: HandshakeEntry[] = [];
+    for (const [method, m] of Object.entries(r.methods)) {
+      if (m.attempt) entries.push(handshakeEntry(method, null, m.attempt));
+      if (m.plainMac) entries.push(handshakeEntry(method, 'plain', m.plainMac));
+      if (m.saltedMac) entries.push(handshakeEntry(method, 'salted', m.saltedMac));
+    }
+    p.standardSecurity.handshakes = entries;
+  }
 }
 
 function methodSummary(method: string, h: MethodHandshake): string {

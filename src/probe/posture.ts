@@ -88,6 +88,8 @@ export interface StandardSecurity {
   certificate: ServerCertificateInfo | null;
   /** methods the server answered with although they were not offered */
   imposesMethods: string[];
+  /** `--handshake`: one entry per method (and MAC form) tried */
+  handshakes?: HandshakeEntry[];
 }
 
 export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -112,6 +114,8 @@ export interface TlsPosture {
   /** what the server picks when the client allows every version */
   default?: { version: string; cipher: string };
   certificate: CertificateSummary | null;
+  /** `--handshake`: the whole connection over TLS */
+  handshake?: HandshakeEntry;
 }
 
 export interface DowngradeCheck {
@@ -155,10 +159,21 @@ export interface NtlmInfo {
   clockSkewSeconds?: number;
 }
 
+/** One entry of the `probe --handshake` contract (standardSecurity.handshakes, tls.handshake). */
+export interface HandshakeEntry {
+  method: 'NONE' | '40BIT' | '56BIT' | '128BIT' | 'FIPS' | string;
+  completed: boolean;
+  /** how far the connection sequence got */
+  reached: 'mcs' | 'security-exchange' | 'client-info' | 'licensing' | 'demand-active' | 'finalized' | 'negotiation';
+  mac: 'salted' | 'plain' | null;
+  error: null | { code: string; message: string };
+}
+
 /** One full connection attempt of `probe --handshake`. */
 export interface HandshakeAttempt {
   /** reached the end of finalization (the server's Font Map); null: not attempted */
   works: boolean | null;
+  reached?: HandshakeEntry['reached'];
   reason?: string;
   licensing?: 'valid-client' | 'new-license-request';
   /** which directions were really encrypted on the wire */

@@ -4,7 +4,7 @@ import { summarizeProprietary, summarizeX509 } from '../crypto/certificate-summa
 import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-certificate.js';
 import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
-import { runHandshakes } from './handshake.js';
+import { attachHandshakeEntries, runHandshakes } from './handshake.js';
 import { attemptError, connectPacer, limiter, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
 import {
   POSTURE_SCHEMA_VERSION,
@@ -232,7 +232,10 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
       ...(core.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: core.earlyCapabilityFlags } : {}),
     };
   }
-  if (opts.handshake) posture.handshake = await runHandshakes(posture, run);
+  if (opts.handshake) {
+    posture.handshake = await runHandshakes(posture, run);
+    attachHandshakeEntries(posture, posture.handshake);
+  }
   posture.connections = connections;
   posture.durationMs = Math.round(performance.now() - t0);
   await Promise.all(target.closing!); // no socket outlives the probe

@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { postureFindings } from '../../src/diagnose/posture-findings.js';
 import { probeServer } from '../../src/probe/probe.js';
 import type { HandshakeAttempt } from '../../src/probe/posture.js';
-import { readXrdpSecurityLog, runXfreerdp, skipOrFail, startShadow, startXrdp, type XrdpCryptLevel } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { toJson } from '../../src/report/json.js';
+import { REPO_ROOT, readXrdpSecurityLog, runXfreerdp, skipOrFail, startShadow, startXrdp, type XrdpCryptLevel } from './harness.js';
 
 const FINALIZATION = ['Synchronize', 'Control Cooperate', 'Control Granted Control', 'Font Map'];
 
@@ -69,6 +73,17 @@ describe('probe --handshake against xrdp 0.9.21-1+deb12u3', () => {
     const p = await probeServer({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, parallel: 4, handshake: true });
     assert.equal(p.handshake!.methods['128BIT']!.saltedMac!.works, false);
     assertWorks(p.handshake!.layers.SSL, [false, false], 'SSL');
+    // the contract: standardSecurity.handshakes and tls.handshake, valid against the schema
+    p.findings = postureFindings(p);
+    const json = JSON.parse(toJson(p)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const validate = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'probe.schema.json'), 'utf8')));
+    assert.ok(validate(json), JSON.stringify(validate.errors));
+    assert.deepEqual(
+      json.standardSecurity.handshakes.map((h: { mac: string; completed: boolean; reached: string }) => [h.mac, h.completed, h.reached]),
+      [['plain', true, 'finalized'], ['salted', false, 'client-info']],
+    );
+    assert.equal(json.standardSecurity.handshakes[1].error.code, 'SERVER_DISCONNECTED');
+    assert.deepEqual(json.tls.handshake, { method: 'NONE', completed: true, reached: 'finalized', mac: null, error: null });
     const rdp = await runXfreerdp(peer.port, { args: ['/sec:rdp'] });
     assert.notEqual(rdp.code, 0, 'xfreerdp /sec:rdp fails on this xrdp (INDEX.md: exit 131)');
     const tls = await runXfreerdp(peer.port, { args: ['/sec:tls'] });
