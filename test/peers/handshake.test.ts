@@ -75,11 +75,12 @@ describe('probe --handshake against xrdp 0.9.21-1+deb12u3', () => {
     assertWorks(p.handshake!.layers.SSL, [false, false], 'SSL');
     // the contract: standardSecurity.handshakes and tls.handshake, valid against the schema
     p.findings = postureFindings(p);
-    const json = JSON.parse(toJson(p)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const json = JSON.parse(toJson(p)) as { standardSecurity: { handshakes: { mac: string; completed: boolean; reached: string; error: { code: string } }[] }; tls: { handshake: unknown } };
     const validate = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'probe.schema.json'), 'utf8')));
-    assert.ok(validate(json), JSON.stringify(validate.errors));
+    const valid = validate(json);
+    assert.ok(valid, JSON.stringify(validate.errors));
     assert.deepEqual(
-      json.standardSecurity.handshakes.map((h: { mac: string; completed: boolean; reached: string }) => [h.mac, h.completed, h.reached]),
+      json.standardSecurity.handshakes.map((h) => [h.mac, h.completed, h.reached]),
       [['plain', true, 'finalized'], ['salted', false, 'client-info']],
     );
     assert.equal(json.standardSecurity.handshakes[1].error.code, 'SERVER_DISCONNECTED');
