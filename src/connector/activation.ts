@@ -25,7 +25,8 @@ import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, type PduHint } from '../pdu/tpkt.js';
 import { decodeX224Data, encodeX224Data } from '../pdu/x224.js';
 import { clientCapabilitySets } from './client-capabilities.js';
 import { newLicenseRequest } from './client-licensing.js';
-import { ClientSecurity } from './client-security.js';
+import { clientSecurity } from './client-security.js';
+import type { SecurityLayer } from '../crypto/security-layer.js';
 import { ConnectorError } from './errors.js';
 
 /**
@@ -82,7 +83,8 @@ export class ClientActivation {
   private readonly ioChannelId: number;
   private readonly toJoin: number[] = [];
   private readonly joined: number[] = [];
-  private readonly security: ClientSecurity;
+  private readonly security: SecurityLayer;
+  private readonly exchangePdu: Buffer | undefined;
   private shareId = 0;
   private licensing: ActivationResult['licensing'] = 'valid-client';
   private serverCapabilities: string[] = [];
@@ -97,7 +99,9 @@ export class ClientActivation {
     private readonly tlsServerPublicKey?: Uint8Array,
   ) {
     this.ioChannelId = server.network?.MCSChannelId ?? 1003;
-    this.security = new ClientSecurity(server.security, cfg.random(32), cfg.macForm);
+    const { layer, exchangePdu } = clientSecurity(server.security, cfg.random(32), cfg.macForm);
+    this.security = layer;
+    this.exchangePdu = exchangePdu;
   }
 
   get done(): boolean {
@@ -203,8 +207,8 @@ export class ClientActivation {
 
   /** Security Exchange (when encrypting) and Client Info (MS-RDPBCGR 2.2.1.10, 2.2.1.11). */
   private sendSecurityAndInfo(out: Out): void {
-    if (this.security.exchangePdu) {
-      this.sendIo(out, this.security.exchangePdu, 'Security Exchange', 'client random encrypted with the server key');
+    if (this.exchangePdu) {
+      this.sendIo(out, this.exchangePdu, 'Security Exchange', 'client random encrypted with the server key');
       this.reached = 'security-exchange';
     }
     const c = this.cfg.credentials;

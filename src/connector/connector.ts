@@ -9,6 +9,7 @@ import {
 } from '../pdu/nego.js';
 import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
 import { randomBytes } from 'node:crypto';
+import { RdpCryptoError } from '../crypto/errors.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { decodeMcsDisconnectProviderUltimatum, encodeMcsDisconnectProviderUltimatum, mcsReasonName, RN_USER_REQUESTED } from '../pdu/mcs.js';
 import { ClientActivation, type ActivationConfig, type ActivationResult } from './activation.js';
@@ -152,6 +153,9 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         this.fail(new ConnectorError('DECODE_ERROR', this.phase, `malformed PDU: ${err.message}`, err));
       } else if (err instanceof ConnectorError) {
         this.fail(err);
+      } else if (err instanceof RdpCryptoError) {
+        const code = err.kind === 'MacMismatch' ? 'MAC_MISMATCH' : 'DECODE_ERROR';
+        this.fail(new ConnectorError(code, this.phase, `a server PDU failed its check: ${err.message}`));
       } else {
         throw err;
       }
