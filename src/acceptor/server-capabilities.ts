@@ -1,0 +1,81 @@
+import type { CapabilitySet } from '../pdu/capabilities.js';
+
+/**
+ * The capability sets of our Demand Active PDU (MS-RDPBCGR 2.2.1.13.1, 2.2.7): what a server
+ * that will send nothing but a few plain PDUs needs to announce for clients to go on.
+ */
+const zeros = (n: number) => new Uint8Array(n);
+
+/** TS_GENERAL_CAPABILITYSET extraFlags: FASTPATH_OUTPUT_SUPPORTED | LONG_CREDENTIALS_SUPPORTED | NO_BITMAP_COMPRESSION_HDR | ENC_SALTED_CHECKSUM. */
+const EXTRA_FLAGS = 0x0001 | 0x0004 | 0x0400 | 0x0010;
+
+export function serverCapabilitySets(o: { desktopWidth: number; desktopHeight: number }): CapabilitySet[] {
+  return [
+    {
+      kind: 'general',
+      value: {
+        osMajorType: 1, // OSMAJORTYPE_WINDOWS
+        osMinorType: 3, // OSMINORTYPE_WINDOWS_NT
+        protocolVersion: 0x0200,
+        pad2octetsA: 0,
+        generalCompressionTypes: 0,
+        extraFlags: EXTRA_FLAGS,
+        updateCapabilityFlag: 0,
+        remoteUnshareFlag: 0,
+        generalCompressionLevel: 0,
+        refreshRectSupport: 1,
+        suppressOutputSupport: 1,
+      },
+    },
+    {
+      kind: 'bitmap',
+      value: {
+        preferredBitsPerPixel: 16,
+        receive1BitPerPixel: 1,
+        receive4BitsPerPixel: 1,
+        receive8BitsPerPixel: 1,
+        desktopWidth: o.desktopWidth,
+        desktopHeight: o.desktopHeight,
+        pad2octets: 0,
+        desktopResizeFlag: 1,
+        bitmapCompressionFlag: 1,
+        highColorFlags: 0,
+        drawingFlags: 0,
+        multipleRectangleSupport: 1,
+        pad2octetsB: 0,
+      },
+    },
+    {
+      kind: 'order',
+      value: {
+        terminalDescriptor: zeros(16),
+        pad4octetsA: 0,
+        desktopSaveXGranularity: 1,
+        desktopSaveYGranularity: 20,
+        pad2octetsA: 0,
+        maximumOrderLevel: 1,
+        numberFonts: 0,
+        orderFlags: 0x0002 | 0x0008, // NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT
+        orderSupport: zeros(32),
+        textFlags: 0,
+        orderSupportExFlags: 0,
+        pad4octetsB: 0,
+        desktopSaveSize: 0,
+        pad2octetsC: 0,
+        pad2octetsD: 0,
+        textANSICodePage: 0,
+        pad2octetsE: 0,
+      },
+    },
+    { kind: 'pointer', value: { colorPointerFlag: 1, colorPointerCacheSize: 25, pointerCacheSize: 25 } },
+    {
+      kind: 'input',
+      // INPUT_FLAG_SCANCODES | INPUT_FLAG_MOUSEX | INPUT_FLAG_UNICODE | INPUT_FLAG_FASTPATH_INPUT2
+      value: { inputFlags: 0x0001 | 0x0004 | 0x0010 | 0x0020, pad2octetsA: 0, keyboardLayout: 0, keyboardType: 0, keyboardSubType: 0, keyboardFunctionKey: 0, imeFileName: zeros(64) },
+    },
+    { kind: 'virtualChannel', value: { flags: 0, VCChunkSize: 1600 } },
+    { kind: 'share', value: { nodeId: 1002, pad2octets: 0 } },
+    { kind: 'font', value: { fontSupportFlags: 1, pad2octets: 0 } },
+    { kind: 'multifragmentUpdate', value: { maxRequestSize: 0x10000 } },
+  ];
+}

@@ -1,0 +1,103 @@
+import net from 'node:net';
+import type { Sequence } from '../connector/sequence.js';
+import { runSequence, type RunResult } from './driver.js';
+import { RdpSocket } from './socket.js';
+
+/**
+ * A TCP listener that runs one sans-IO server sequence (the acceptor) per connection, with the
+ * pre-authentication limits a server needs (the reason NLA exists): a cap on concurrent
+ * connections, a deadline for the whole handshake, a deadline per read and a cap on PDU size
+ * before anything is allocated. Loopback by default.
+ */
+export interface ListenOptions {
+  host: string;
+  /** one port, or 0 for any free port */
+  port: number;
+  maxConnections: number;
+  /** the whole connection, from accept to the end of the sequence */
+  handshakeTimeoutMs: number;
+  readTimeoutMs: number;
+  maxPduSize: number;
+  /** server certificate and key (PEM) for TLS upgrades */
+  tls: { key: string | Buffer; cert: string | Buffer; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };
+}
+
+export interface ConnectionEnd<E, S extends Sequence<E>> {
+  sequence: S;
+  run: RunResult<E> | null;
+  remote: string;
+  /** why the listener itself ended it: over the connection cap, past the deadline */
+  cutOff?: 'over-capacity' | 'deadline';
+  error?: unknown;
+}
+
+export interface Listening {
+  port: number;
+  host: string;
+  /** connections being served now */
+  readonly active: number;
+  close(): Promise<void>;
+}
+
+export function listenSequences<E, S extends Sequence<E>>(
+  opts: ListenOptions,
+  makeSequence: () => S,
+  onEnd: (end: ConnectionEnd<E, S>) => void,
+): Promise<Listening> {
+  const sockets = new Set<net.Socket>();
+  let active = 0;
+  const server = net.createServer({ pauseOnConnect: false }, (raw) => {
+    raw.on('error', () => {});
+    const remote = `${raw.remoteAddress}:${raw.remotePort}`;
+    if (active >= opts.maxConnections) {
+      raw.destroy();
+      onEnd({ sequence: makeSequence(), run: null, remote, cutOff: 'over-capacity' });
+      return;
+    }
+    active++;
+    sockets.add(raw);
+    const sock = RdpSocket.fromSocket(raw);
+    const sequence = makeSequence();
+    let cutOff: ConnectionEnd<E, S>['cutOff'];
+    const deadline = setTimeout(() => {
+      cutOff = 'deadline';
+      sock.destroy();
+    }, opts.handshakeTimeoutMs);
+    deadline.unref();
+    runSequence(sequence, sock, {
+      readTimeoutMs: opts.readTimeoutMs,
+      maxPduSize: opts.maxPduSize,
+      tls: () => ({ role: 'server', timeoutMs: opts.readTimeoutMs, ...opts.tls }),
+    })
+      .then(
+        (run) => onEnd({ sequence, run, remote, ...(cutOff ? { cutOff } : {}) }),
+        (error: unknown) => onEnd({ sequence, run: null, remote, error, ...(cutOff ? { cutOff } : {}) }),
+      )
+      .finally(() => {
+        clearTimeout(deadline);
+        active--;
+        sockets.delete(raw);
+        void sock.close(250);
+      });
+  });
+  server.maxConnections = opts.maxConnections * 2; // the kernel-level backstop; ours answers first
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      const addr = server.address() as net.AddressInfo;
+      resolve({
+        port: addr.port,
+        host: opts.host,
+        get active() {
+          return active;
+        },
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
