@@ -236,15 +236,21 @@ export class ClientActivation {
   }
 
   private onIoData(userData: Uint8Array, out: Out): void {
+    let read: { flags: number; body: Uint8Array } | undefined;
     if (this.phase === 'Licensing') {
-      const { flags, body } = this.security.unwrap(userData, 'licensing');
-      if (flags & SEC_LICENSE_PKT) return this.onLicensing(body, out);
-      // a server may skip licensing and go on with the Demand Active
-      this.phase = 'DemandActive';
+      const lic = this.security.unwrap(userData, 'licensing');
+      // Unencrypted, a share PDU has no security header: only a body whose wMsgSize fits is licensing
+      const licensing =
+        (lic.flags & SEC_LICENSE_PKT) !== 0 && (this.security.encrypting || (lic.body.length >= 4 && (lic.body[2]! | (lic.body[3]! << 8)) === lic.body.length));
+      if (licensing) return this.onLicensing(lic.body, out);
+      // a server may skip licensing (or deny us with a Set Error Info); the PDU is already decrypted: never run RC4 twice
+      if (this.security.encrypting) read = lic;
     }
-    const { flags, body } = this.security.unwrap(userData, 'other');
+    const { flags, body } = read ?? this.security.unwrap(userData, 'other');
     if (flags & 0x0008) this.sawEncryptedFromServer = true; // SEC_ENCRYPT
-    for (const share of decodeSharePdus(body)) this.onShare(share, out);
+    const shares = decodeSharePdus(body);
+    if (this.phase === 'Licensing' && shares.some((sh) => sh.kind === 'demandActive')) this.phase = 'DemandActive';
+    for (const share of shares) this.onShare(share, out);
   }
 
   /** MS-RDPBCGR 2.2.1.12 / MS-RDPELE 3.3.5: STATUS_VALID_CLIENT, or a license request to answer. */

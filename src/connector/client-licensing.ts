@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { bigintToLE, rsaEncryptLE, type RsaPublicKeyLE } from '../crypto/rsa.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import {
@@ -61,7 +61,13 @@ export function newLicenseRequest(
 function licensingKey(req: ServerLicenseRequest, tlsServerPublicKey?: Uint8Array): RsaPublicKeyLE {
   if (req.serverCertificate.blobData.length > 0) return serverPublicKey(req.serverCertificate.blobData);
   if (!tlsServerPublicKey) throw new ConnectorError('LICENSING_ERROR', 'licensing', 'the license request carries no certificate to encrypt the pre-master secret with');
-  const jwk = createPublicKey({ key: Buffer.from(tlsServerPublicKey), format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(tlsServerPublicKey), format: 'der', type: 'pkcs1' });
+  } catch {
+    throw new ConnectorError('LICENSING_ERROR', 'licensing', 'the license request carries no certificate and the TLS server key is not an RSA key');
+  }
+  const jwk = key.export({ format: 'jwk' });
   if (!jwk.n || !jwk.e) throw new ConnectorError('LICENSING_ERROR', 'licensing', 'the TLS server key is not an RSA key');
   const n = Buffer.from(jwk.n, 'base64url');
   return { modulusLE: bigintToLE(BigInt(`0x${n.toString('hex')}`), n.length), exponent: BigInt(`0x${Buffer.from(jwk.e, 'base64url').toString('hex')}`) };

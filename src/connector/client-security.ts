@@ -8,6 +8,7 @@ import { WriteCursor } from '../pdu/cursor.js';
 import { SEC_EXCHANGE_PKT, encodeSecurityExchangePdu } from '../pdu/security-header.js';
 import { ENCRYPTION_LEVEL_NONE, type ServerSecurityData } from '../pdu/server-data.js';
 import { decodeServerCertificate, proprietaryRsaKey, x509LeafCertificate } from '../pdu/server-certificate.js';
+import { DecodeError } from '../pdu/errors.js';
 import { ConnectorError } from './errors.js';
 
 /**
@@ -42,8 +43,20 @@ export function clientSecurity(
   return { layer, exchangePdu: w.finish() };
 }
 
+/** The smallest RSA modulus we encrypt the client random with: it must hold 32 bytes (MS-RDPBCGR 5.3.4.1). */
+const MIN_MODULUS_BYTES = 64;
+
 /** The RSA key of a TS_UD_SC_SEC1 certificate: proprietary, or the leaf of an X.509 chain. */
 export function serverPublicKey(certificate: Uint8Array): RsaPublicKeyLE {
+  const key = certificateKey(certificate);
+  const significant = key.modulusLE.length - [...key.modulusLE].reverse().findIndex((b) => b !== 0);
+  if (key.modulusLE.every((b) => b === 0) || significant < MIN_MODULUS_BYTES) {
+    throw new DecodeError('InvalidField', 'RSA_PUBLIC_KEY', 'modulus', 0, `a ${Math.max(0, significant) * 8}-bit modulus cannot carry a 32-byte client random (minimum 512 bits)`);
+  }
+  return key;
+}
+
+function certificateKey(certificate: Uint8Array): RsaPublicKeyLE {
   const cert = decodeServerCertificate(certificate);
   if (cert.kind === 'proprietary') {
     const k = proprietaryRsaKey(cert);
