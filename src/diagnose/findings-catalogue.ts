@@ -1,5 +1,5 @@
 import type { Finding } from '../probe/posture.js';
-import { DataError, loadData } from './data.js';
+import { DataError, loadData } from '../data/load.js';
 
 /** One entry of data/findings.yaml (schema: data/schemas/findings.schema.json). */
 export interface FindingDefinition {

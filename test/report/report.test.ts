@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { DataError, checkData, loadData } from '../../src/diagnose/data.js';
+import { DataError, checkData, loadData } from '../../src/data/load.js';
 import { finding, findingsCatalogue } from '../../src/diagnose/findings-catalogue.js';
 import { isWeakCipher, postureFindings } from '../../src/diagnose/posture-findings.js';
 import type { CertificateSummary, Finding, Posture } from '../../src/probe/posture.js';
