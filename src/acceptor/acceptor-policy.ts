@@ -4,12 +4,15 @@
  * itself knows no product.
  */
 export type NegotiationAnswer =
-  /** an RDP_NEG_RSP with this selectedProtocol (or, for a legacy request, a Confirm without negotiation data) */
-  | { selected: number }
-  /** an RDP_NEG_FAILURE with this failureCode (MS-RDPBCGR 2.2.1.2.2) */
-  | { failureCode: number }
-  /** no Confirm at all: an MCS Disconnect Provider Ultimatum (xrdp, for requests it cannot parse) */
-  | { drop: true; reason: string };
+  /** select a protocol: an RDP_NEG_RSP (negData) or, for a legacy request, a Confirm without negotiation data */
+  | { selected: number; negData: boolean; responseFlags: number }
+  /**
+   * refuse: an RDP_NEG_FAILURE (MS-RDPBCGR 2.2.1.2.2), or, for a legacy client, a Confirm
+   * without negotiation data and a Disconnect Provider Ultimatum at the next step (xrdp)
+   */
+  | { failureCode: number; delivery: 'neg-failure' | 'bare-confirm-then-ultimatum' }
+  /** no Confirm at all: an MCS Disconnect Provider Ultimatum (xrdp), or a plain close */
+  | { drop: 'ultimatum' | 'close'; reason: string };
 
 export interface EncryptionChoice {
   /** ENCRYPTION_METHOD_* (one value) */
@@ -24,8 +27,4 @@ export interface AcceptorPolicy {
   negotiate(requestedProtocols: number | null, negReqFlags: number): NegotiationAnswer;
   /** Standard RDP Security: what to answer a client offering `clientMethods`; a string refuses */
   encryption(clientMethods: number): EncryptionChoice | { refuse: string };
-  /** RDP_NEG_RSP flags (EXTENDED_CLIENT_DATA_SUPPORTED ...) */
-  negRspFlags: number;
-  /** answer a legacy request with an RDP_NEG_RSP anyway (FreeRDP does; the spec and Windows do not) */
-  negotiationDataForLegacy: boolean;
 }

@@ -109,6 +109,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   private channelIds: number[] = [];
   private readonly macForms = new Set<string>();
   private clientFinal = new Set<string>();
+  /** set when the negotiation refused a legacy client: refuse its MCS Connect Initial */
+  private refuseAtMcs?: string;
   readonly summary: ConnectionSummary = { requestedProtocols: null, selectedProtocol: null, failureCode: null, outcome: 'in-progress', reason: '' };
 
   constructor(
@@ -199,28 +201,39 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     out.events.push({ type: 'received', pdu: 'X.224 Connection Request', summary: requested === null ? 'legacy (no RDP_NEG_REQ)' : `requestedProtocols=0x${requested.toString(16)}` });
     const answer = this.policy.negotiate(requested, cr.negReq?.flags ?? 0);
     if ('drop' in answer) {
-      this.sendDomain(out, { kind: 'disconnectProviderUltimatum', value: { reason: RN_USER_REQUESTED } }, 'MCS Disconnect Provider Ultimatum');
+      if (answer.drop === 'ultimatum') this.sendDomain(out, { kind: 'disconnectProviderUltimatum', value: { reason: RN_USER_REQUESTED } }, 'MCS Disconnect Provider Ultimatum');
       throw new AcceptorRefusal('refused', answer.reason);
     }
     if ('failureCode' in answer) {
+      this.summary.failureCode = failureCodeName(answer.failureCode);
+      if (answer.delivery === 'bare-confirm-then-ultimatum') {
+        // a legacy client cannot read a failure: confirm, then refuse the MCS Connect Initial
+        out.output.push(encodeConnectionConfirm({ dstRef: 0, srcRef: 0x1234 }));
+        out.events.push({ type: 'sent', pdu: 'X.224 Connection Confirm', summary: 'no negotiation data' });
+        this.refuseAtMcs = `refused (${this.summary.failureCode}) at the MCS Connect Initial of a legacy client`;
+        this.phase = 'ConnectInitial';
+        return;
+      }
       const neg: RdpNegFailure = { type: 'RDP_NEG_FAILURE', flags: 0, failureCode: answer.failureCode };
       out.output.push(encodeConnectionConfirm({ dstRef: 0, srcRef: 0x1234, negotiation: neg }));
-      this.summary.failureCode = failureCodeName(answer.failureCode);
       out.events.push({ type: 'sent', pdu: 'X.224 Connection Confirm', summary: `RDP_NEG_FAILURE ${this.summary.failureCode}` });
       throw new AcceptorRefusal('refused', `refused with ${this.summary.failureCode}`);
     }
     this.selected = answer.selected;
     this.summary.selectedProtocol = protocolName(answer.selected);
-    const withNeg = requested !== null || this.policy.negotiationDataForLegacy;
-    const neg: RdpNegRsp = { type: 'RDP_NEG_RSP', flags: this.policy.negRspFlags, selectedProtocol: answer.selected };
-    out.output.push(encodeConnectionConfirm({ dstRef: 0, srcRef: 0x1234, ...(withNeg ? { negotiation: neg } : {}) }));
-    out.events.push({ type: 'sent', pdu: 'X.224 Connection Confirm', summary: withNeg ? `RDP_NEG_RSP ${this.summary.selectedProtocol}` : 'no negotiation data' });
+    const neg: RdpNegRsp = { type: 'RDP_NEG_RSP', flags: answer.responseFlags, selectedProtocol: answer.selected };
+    out.output.push(encodeConnectionConfirm({ dstRef: 0, srcRef: 0x1234, ...(answer.negData ? { negotiation: neg } : {}) }));
+    out.events.push({ type: 'sent', pdu: 'X.224 Connection Confirm', summary: answer.negData ? `RDP_NEG_RSP ${this.summary.selectedProtocol}` : 'no negotiation data' });
     this.phase = answer.selected === PROTOCOL.RDP ? 'ConnectInitial' : 'SecurityUpgrade';
   }
 
   /** MS-RDPBCGR 2.2.1.3 / 2.2.1.4 and the encryption choice of 5.3.2. */
   private onConnectInitial(frame: Uint8Array, out: Out): void {
     const ci = decodeMcsConnectInitial(decodeX224Data(frame));
+    if (this.refuseAtMcs) {
+      this.sendDomain(out, { kind: 'disconnectProviderUltimatum', value: { reason: RN_USER_REQUESTED } }, 'MCS Disconnect Provider Ultimatum');
+      throw new AcceptorRefusal('refused', this.refuseAtMcs);
+    }
     const gcc = decodeConferenceCreateRequest(ci.userData);
     const data = collectClientData(decodeClientDataBlocks(gcc.userData));
     this.clientData = data;

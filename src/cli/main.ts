@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
 import { EXIT, registerProbe } from './probe-command.js';
+import { registerServe } from './serve-command.js';
 import { UsageError } from './target.js';
 
 /** The `rdpsec` command line: thin, each command a few lines over the library. */
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerProbe(program);
+  registerServe(program);
   program
     .command('demo')
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')

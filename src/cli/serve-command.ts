@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { PolicyError } from '../policy/errors.js';
+import { preset, presetNames } from '../policy/presets.js';
+import type { ServerPolicy } from '../policy/server-policy.js';
+import { fromWindowsFlags } from '../policy/windows-settings.js';
+import { policyFromRegExport } from '../policy/windows-registry.js';
+import { policyFromXrdpIni } from '../policy/xrdp-ini.js';
+import { formatRecord, serve } from '../serve/server.js';
+import { parsePort, UsageError } from './target.js';
+
+interface ServeCliOptions {
+  port: string;
+  host: string;
+  preset?: string;
+  windowsSecurityLayer?: string;
+  nla?: boolean;
+  minEncryptionLevel?: string;
+  xrdpIni?: string;
+  reg?: string;
+  cert?: string;
+  key?: string;
+  jsonLog?: string;
+  maxConnections: string;
+}
+
+/** A port or a range A-B (one listener per port, for test fleets). */
+export function parsePorts(text: string): number[] {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  if (!m) return [parsePort(text)];
+  const [a, b] = [parsePort(m[1]!), parsePort(m[2]!)];
+  if (b < a || b - a >= 1024) throw new UsageError(`invalid port range "${text}" (at most 1024 ports)`);
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+function policyFrom(o: ServeCliOptions): ServerPolicy {
+  const chosen = [o.preset, o.windowsSecurityLayer, o.xrdpIni, o.reg].filter((v) => v !== undefined);
+  if (chosen.length > 1) throw new UsageError('choose one of --preset, --windows-security-layer, --xrdp-ini, --reg');
+  if (o.xrdpIni) return policyFromXrdpIni(readFileSync(o.xrdpIni), { file: o.xrdpIni });
+  if (o.reg) return policyFromRegExport(readFileSync(o.reg), { file: o.reg });
+  if (o.windowsSecurityLayer !== undefined) {
+    const securityLayer = Number(o.windowsSecurityLayer);
+    const minEncryptionLevel = Number(o.minEncryptionLevel ?? 2);
+    if (![0, 1, 2].includes(securityLayer)) throw new UsageError('--windows-security-layer takes 0, 1 or 2');
+    if (![1, 2, 3, 4].includes(minEncryptionLevel)) throw new UsageError('--min-encryption-level takes 1 to 4');
+    return fromWindowsFlags({ securityLayer, userAuthentication: o.nla ? 1 : 0, minEncryptionLevel });
+  }
+  if (o.nla || o.minEncryptionLevel !== undefined) throw new UsageError('--nla and --min-encryption-level go with --windows-security-layer');
+  const name = o.preset ?? 'windows-2019';
+  if (!presetNames().includes(name)) throw new UsageError(`unknown preset "${name}" (known: ${presetNames().join(', ')})`);
+  return preset(name);
+}
+
+/**
+ * The TLS certificate: --cert/--key, the policy's own files (xrdp.ini), or one we make once and
+ * keep in the user's data directory so that it stays the same between runs (key mode 0600).
+ */
+async function certificate(o: ServeCliOptions, p: ServerPolicy): Promise<{ certPem: string; keyPem: string }> {
+  if (o.cert || o.key) {
+    if (!o.cert || !o.key) throw new UsageError('--cert and --key go together');
+    return { certPem: readFileSync(o.cert, 'utf8'), keyPem: readFileSync(o.key, 'utf8') };
+  }
+  const c = p.tls.certificate;
+  if (c.kind === 'files' && existsSync(c.certFile) && existsSync(c.keyFile)) {
+    return { certPem: readFileSync(c.certFile, 'utf8'), keyPem: readFileSync(c.keyFile, 'utf8') };
+  }
+  const dir = join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'rdpsec', 'serve');
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  if (existsSync(certFile) && existsSync(keyFile)) return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
+  const { generateSelfSignedCertificate } = await import('../crypto/self-signed.js');
+  const pair = await generateSelfSignedCertificate('rdpsec-serve');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(keyFile, pair.keyPem, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  writeFileSync(certFile, pair.certPem);
+  return pair;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('a negotiating RDP server that behaves like a Windows or xrdp policy, logging what each client asks for')
+    .option('-p, --port <port>', 'a port or a range A-B', '3389')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--preset <name>', 'a server preset from data/presets.yaml (default windows-2019)')
+    .option('--windows-security-layer <n>', 'Windows SecurityLayer: 0 RDP, 1 Negotiate, 2 SSL')
+    .option('--nla', 'Windows UserAuthentication=1 (NLA required)')
+    .option('--min-encryption-level <n>', 'Windows MinEncryptionLevel: 1 Low, 2 Client Compatible, 3 High, 4 FIPS')
+    .option('--xrdp-ini <file>', 'behave like xrdp with this xrdp.ini')
+    .option('--reg <file>', 'behave like Windows with this `reg export` of the RDP-Tcp key')
+    .option('--cert <file>', 'TLS certificate (PEM)')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--json-log <file>', 'append one JSON object per connection to this file')
+    .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
+    .action(async (o: ServeCliOptions) => {
+      let policy: ServerPolicy;
+      try {
+        policy = policyFrom(o);
+      } catch (err) {
+        if (err instanceof PolicyError) throw new UsageError(err.message);
+        throw err;
+      }
+      const ports = parsePorts(o.port);
+      const maxConnections = Number(o.maxConnections);
+      if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new UsageError('--max-connections takes a positive integer');
+      const tls = await certificate(o, policy);
+      for (const w of policy.warnings) process.stderr.write(`rdpsec serve: ${policy.name}: ${w.message}\n`);
+      const listeners = await serve({
+        host: o.host,
+        ports,
+        policy,
+        tls,
+        maxConnections,
+        onConnection: (r) => {
+          process.stdout.write(formatRecord(r) + '\n');
+          if (o.jsonLog) appendFileSync(o.jsonLog, JSON.stringify(r) + '\n');
+        },
+      });
+      for (const l of listeners) process.stdout.write(`listening on ${l.host}:${l.port}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await Promise.all(listeners.map((l) => l.close()));
+      process.exitCode = 0;
+    });
+}

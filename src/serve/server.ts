@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { acceptorPolicy } from '../acceptor/from-server-policy.js';
+import { ServerAcceptor, type ConnectionSummary } from '../acceptor/acceptor.js';
+import { ServerIdentity } from '../acceptor/server-identity.js';
+import { fingerprintClient } from '../policy/client-fingerprint.js';
+import type { ServerPolicy } from '../policy/server-policy.js';
+import { listenSequences, type Listening } from '../transport/listener.js';
+
+/**
+ * `rdpsec serve`: the acceptor under a ServerPolicy on one or more ports, one log record per
+ * connection (what the client asked for, what was selected, how it ended, which client it was).
+ */
+export interface ServeOptions {
+  host: string;
+  ports: number[];
+  policy: ServerPolicy;
+  tls: { certPem: string; keyPem: string };
+  maxConnections?: number;
+  handshakeTimeoutMs?: number;
+  readTimeoutMs?: number;
+  onConnection: (record: ConnectionRecord) => void;
+}
+
+export interface ConnectionRecord extends ConnectionSummary {
+  time: string;
+  remote: string;
+  port: number;
+  policy: string;
+  clientFamily: string;
+  clientEvidence: string[];
+  /** the listener ended it: over the connection cap, or past the handshake deadline */
+  cutOff?: string;
+}
+
+/** Pre-authentication limits (issue 4): few connections, short deadlines, small PDUs. */
+export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 64 * 1024 };
+
+export async function serve(o: ServeOptions): Promise<Listening[]> {
+  const identity = new ServerIdentity();
+  const policy = acceptorPolicy(o.policy);
+  const tlsRange = {
+    ...(o.policy.tls.minVersion && o.policy.tls.minVersion !== 'SSLv3' ? { minVersion: o.policy.tls.minVersion } : {}),
+    ...(o.policy.tls.maxVersion && o.policy.tls.maxVersion !== 'SSLv3' ? { maxVersion: o.policy.tls.maxVersion } : {}),
+  };
+  const oldTls = tlsRange.minVersion === 'TLSv1' || tlsRange.minVersion === 'TLSv1.1';
+  const ciphers = o.policy.tls.ciphers ?? (oldTls ? 'DEFAULT:@SECLEVEL=0' : undefined);
+  const listeners: Listening[] = [];
+  for (const port of o.ports) {
+    const l = await listenSequences(
+      {
+        host: o.host,
+        port,
+        maxConnections: o.maxConnections ?? SERVE_DEFAULTS.maxConnections,
+        handshakeTimeoutMs: o.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
+        readTimeoutMs: o.readTimeoutMs ?? SERVE_DEFAULTS.readTimeoutMs,
+        maxPduSize: SERVE_DEFAULTS.maxPduSize,
+        tls: { key: o.tls.keyPem, cert: o.tls.certPem, ...tlsRange, ...(ciphers ? { ciphers } : {}) },
+      },
+      () => new ServerAcceptor(policy, identity, (n) => randomBytes(n)),
+      (end) => {
+        const s = end.sequence.summary;
+        if (s.outcome === 'in-progress') {
+          s.outcome = 'error';
+          s.reason = end.cutOff ? `cut off (${end.cutOff}) in ${end.sequence.phaseName}` : `${end.run?.error?.message ?? String(end.error ?? 'connection ended')} in ${end.sequence.phaseName}`;
+        }
+        const fp = fingerprintClient({
+          ...(s.cookie !== undefined ? { cookie: s.cookie } : {}),
+          requestedProtocols: s.requestedProtocols,
+          ...(s.client ? { clientName: s.client.name, clientBuild: s.client.build, version: s.client.version, encryptionMethods: s.client.encryptionMethods } : {}),
+          ...(s.client?.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: s.client.earlyCapabilityFlags } : {}),
+        });
+        o.onConnection({
+          time: new Date().toISOString(),
+          remote: end.remote,
+          port: l.port,
+          policy: o.policy.name,
+          ...s,
+          clientFamily: fp.family,
+          clientEvidence: fp.evidence,
+          ...(end.cutOff ? { cutOff: end.cutOff } : {}),
+        });
+      },
+    );
+    listeners.push(l);
+  }
+  return listeners;
+}
+
+/** One human line per connection. */
+export function formatRecord(r: ConnectionRecord): string {
+  const req = r.requestedProtocols === null ? 'legacy' : r.requestedProtocols.join('|');
+  const sel = r.selectedProtocol ?? (r.failureCode ? `FAIL ${r.failureCode}` : '-');
+  const enc = r.encryption && r.encryption.method ? ` enc=0x${r.encryption.method.toString(16)}/level ${r.encryption.level}` : '';
+  const tls = r.tls ? ` ${r.tls.version}` : '';
+  const who = `${r.clientFamily}${r.client ? ` "${r.client.name}" build ${r.client.build}` : ''}${r.user ? ` user "${r.user}"` : ''}`;
+  return `${r.time} ${r.remote} -> :${r.port} ${who}: requested ${req}, selected ${sel}${tls}${enc}: ${r.outcome} (${r.reason})`;
+}
