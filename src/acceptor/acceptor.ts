@@ -338,7 +338,13 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         return;
       }
       case 'ClientInfo': {
-        if (userData.length >= 2 && userData[0]! & 0x08) this.macForms.add(userData[1]! & 0x08 ? 'salted' : 'plain'); // SEC_ENCRYPT, SEC_SECURE_CHECKSUM (flags low/high byte)
+        // SEC_ENCRYPT (0x0008) and SEC_SECURE_CHECKSUM (0x0800) in the little-endian flags
+        const salted = userData.length >= 2 && (userData[0]! & 0x08) !== 0 && (userData[1]! & 0x08) !== 0;
+        if (userData.length >= 2 && userData[0]! & 0x08) this.macForms.add(salted ? 'salted' : 'plain');
+        if (salted && this.policy.rejectSaltedMac && this.choice.method !== ENCRYPTION_METHOD_FIPS) {
+          this.finish('refused', 'MAC checksum error: the Client Info PDU carries a salted MAC, which this server (as xrdp 0.9.21.1-1+deb12u3) does not accept', out, true);
+          return;
+        }
         const { flags, body } = this.security.unwrap(userData, 'clientInfo');
         if (!(flags & SEC_INFO_PKT)) throw new AcceptorRefusal('error', 'expected the Client Info PDU');
         const info = decodeInfoPacket(body);

@@ -9,6 +9,7 @@ import type { AcceptorPolicy } from './acceptor-policy.js';
 export function acceptorPolicy(p: ServerPolicy): AcceptorPolicy {
   return {
     name: `${p.name} (${describePolicy(p)})`,
+    rejectSaltedMac: p.standardSecurity.saltedMac === 'rejected',
     negotiate(requested, flags) {
       const d = negotiate(p, requested, flags);
       if (d.outcome === 'selected') return { selected: d.selectedProtocol, negData: d.negData, responseFlags: d.responseFlags };

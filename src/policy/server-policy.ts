@@ -95,6 +95,13 @@ export interface StandardSecurityPolicy {
   whenClientLacksMethod: 'impose' | 'refuse';
   /** xrdp ignores TS_UD_CS_SEC.extEncryptionMethods (the French-locale field); Windows reads it */
   honoursExtEncryptionMethods: boolean;
+  /**
+   * Whether RC4 PDUs signed with the salted MAC (SEC_SECURE_CHECKSUM, MS-RDPBCGR 5.3.6.1.1) are
+   * accepted. xrdp 0.9.21.1-1+deb12u3 (Debian's CVE-2026-32105 fix) checks only the plain MAC
+   * and drops the client ("MAC checksum error for non-FIPS PDU"): seen with FreeRDP clients in
+   * ../shared/fixtures/pcaps (xrdp-rdp-*--xfreerdp-sec-rdp) and confirmed by decrypting them.
+   */
+  saltedMac: 'accepted' | 'rejected';
 }
 
 export interface NlaPolicy {

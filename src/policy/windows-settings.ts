@@ -150,6 +150,7 @@ export function fromWindowsFlags(flags: WindowsFlags, opts: WindowsPolicyOptions
       methodRule: 'by-level',
       whenClientLacksMethod: 'impose',
       honoursExtEncryptionMethods: true,
+      saltedMac: 'accepted',
     },
     tls: {
       versions,

@@ -229,6 +229,8 @@ export function fromXrdpSettings(values: XrdpIniValues, opts: XrdpPolicyOptions 
       fixedMethod: crypt.method,
       whenClientLacksMethod: 'impose',
       honoursExtEncryptionMethods: false,
+      // the xrdp we emulate is Debian 12's 0.9.21.1-1+deb12u3 (see StandardSecurityPolicy.saltedMac)
+      saltedMac: 'rejected',
     },
     tls: {
       versions: sslProtocols,
