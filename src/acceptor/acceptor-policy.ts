@@ -27,6 +27,8 @@ export interface AcceptorPolicy {
   negotiate(requestedProtocols: number | null, negReqFlags: number): NegotiationAnswer;
   /** Standard RDP Security: what to answer a client offering `clientMethods`; a string refuses */
   encryption(clientMethods: number): EncryptionChoice | { refuse: string };
+  /** TS_UD_SC_CORE version (RDP_VERSION_*) */
+  rdpVersion: number;
   /** drop a client whose RC4 PDUs carry the salted MAC (xrdp 0.9.21.1-1+deb12u3) */
   rejectSaltedMac: boolean;
 }

@@ -3,11 +3,11 @@ import { RdpCryptoError } from '../crypto/errors.js';
 import { deriveServerFipsKeys, FipsSession } from '../crypto/fips.js';
 import { SecurityLayer } from '../crypto/security-layer.js';
 import { deriveServerSessionKeys, isRc4Method, Rc4Session } from '../crypto/session-keys.js';
-import { collectClientData, decodeClientDataBlocks, ENCRYPTION_METHOD_FIPS, ENCRYPTION_METHOD_NONE, RDP_VERSION_10_7, type ClientData } from '../pdu/client-data.js';
+import { collectClientData, decodeClientDataBlocks, ENCRYPTION_METHOD_FIPS, ENCRYPTION_METHOD_NONE, type ClientData } from '../pdu/client-data.js';
 import { decodeInfoPacket } from '../pdu/client-info.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { DecodeError } from '../pdu/errors.js';
-import { decodeConferenceCreateRequest, encodeConferenceCreateResponse } from '../pdu/gcc.js';
+import { CONFERENCE_CREATE_RESPONSE_CONNECT_PDU_LENGTH, decodeConferenceCreateRequest, encodeConferenceCreateResponse } from '../pdu/gcc.js';
 import { encodeLicensingPdu, validClientLicensingPdu } from '../pdu/licensing.js';
 import {
   DOMAIN_PARAMETERS_TARGET,
@@ -267,7 +267,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
       {
         kind: 'core',
         value: {
-          version: RDP_VERSION_10_7,
+          version: this.policy.rdpVersion,
           // downgrade protection: echo what the client requested (MS-RDPBCGR 2.2.1.4.2)
           clientRequestedProtocols: this.request?.negReq?.requestedProtocols ?? 0,
           earlyCapabilityFlags: 0,
@@ -279,7 +279,9 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     const ud = new WriteCursor();
     encodeServerDataBlocks(blocks, ud);
     const g = new WriteCursor();
-    encodeConferenceCreateResponse({ nodeID: 0x79f3, tag: 1, result: 0, userData: ud.finish() }, g);
+    // connectPDU length: Windows, xrdp and FreeRDP all write the constant 0x2a, and nmap's
+    // rdp.lua skips a fixed 22-byte header that only fits that one-byte form
+    encodeConferenceCreateResponse({ nodeID: 0x79f3, tag: 1, result: 0, userData: ud.finish(), connectPduLength: CONFERENCE_CREATE_RESPONSE_CONNECT_PDU_LENGTH }, g);
     const m = new WriteCursor();
     encodeMcsConnectResponse({ result: 0, calledConnectId: 0, domainParameters: { ...DOMAIN_PARAMETERS_TARGET }, userData: g.finish() }, m);
     out.output.push(encodeX224Data(m.finish()));

@@ -1,7 +1,36 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Rc4, rc4 } from '../../src/crypto/rc4.js';
+
+/** RC4 as the textbook writes it, one byte at a time: what the optimised Rc4 must equal. */
+function textbookRc4(key: Uint8Array, data: Uint8Array): Buffer {
+  const s = Array.from({ length: 256 }, (_, k) => k);
+  let j = 0;
+  for (let i = 0; i < 256; i++) {
+    j = (j + s[i]! + key[i % key.length]!) & 0xff;
+    [s[i], s[j]] = [s[j]!, s[i]!];
+  }
+  const out = Buffer.alloc(data.length);
+  let i = 0;
+  j = 0;
+  for (let k = 0; k < data.length; k++) {
+    i = (i + 1) & 0xff;
+    j = (j + s[i]!) & 0xff;
+    [s[i], s[j]] = [s[j]!, s[i]!];
+    out[k] = data[k]! ^ s[(s[i]! + s[j]!) & 0xff]!;
+  }
+  return out;
+}
+
+/** `data` copied to `offset` bytes into a fresh buffer: a view at any alignment. */
+function at(offset: number, data: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(offset + data.length + 3);
+  buf.set(data, offset);
+  return buf.subarray(offset, offset + data.length);
+}
 
 /**
  * RFC 6229 section 2: keystream of the keys 0x0102... at 18 offsets. Tables for the 40-, 56-,
@@ -100,5 +129,88 @@ describe('RC4 streaming', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('RC4 equals the textbook algorithm and OpenSSL', () => {
+  const key = fc.uint8Array({ minLength: 1, maxLength: 256 });
+
+  it('any split, at any alignment, gives the textbook keystream (word loop, byte tail, state carried over)', () => {
+    fc.assert(
+      fc.property(key, fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(3000), { maxLength: 8 }), fc.array(fc.nat(3), { minLength: 9, maxLength: 9 }), (k, data, cuts, offsets) => {
+        const expected = textbookRc4(k, data);
+        const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+        const r = new Rc4(k);
+        const parts: Buffer[] = [];
+        let from = 0;
+        for (const [n, p] of [...points, data.length].entries()) {
+          parts.push(r.update(at(offsets[n]!, data.subarray(from, p))));
+          from = p;
+        }
+        assert.equal(Buffer.concat(parts).toString('hex'), expected.toString('hex'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('interleaved instances keep their own state', () => {
+    fc.assert(
+      fc.property(key, key, fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 300 })), { maxLength: 12 }), (k1, k2, steps) => {
+        const a = new Rc4(k1);
+        const b = new Rc4(k2);
+        const outA: Buffer[] = [];
+        const outB: Buffer[] = [];
+        const inA: Uint8Array[] = [];
+        const inB: Uint8Array[] = [];
+        for (const [first, data] of steps) {
+          (first ? outA : outB).push((first ? a : b).update(data));
+          (first ? inA : inB).push(data);
+        }
+        assert.equal(Buffer.concat(outA).toString('hex'), textbookRc4(k1, Buffer.concat(inA)).toString('hex'));
+        assert.equal(Buffer.concat(outB).toString('hex'), textbookRc4(k2, Buffer.concat(inB)).toString('hex'));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("random keys and data: the same bytes as OpenSSL's RC4 (node --openssl-legacy-provider)", (t) => {
+    const cases = Array.from({ length: 64 }, (_, n) => ({
+      key: randomBytes(1 + ((n * 37) % 256)).toString('hex'),
+      data: randomBytes((n * 997) % 20000).toString('hex'),
+    }));
+    const script = `
+      const { createCipheriv } = require('node:crypto');
+      let input = '';
+      process.stdin.on('data', (d) => (input += d)).on('end', () => {
+        try {
+          const out = JSON.parse(input).map((c) => {
+            const e = createCipheriv('rc4', Buffer.from(c.key, 'hex'), null);
+            return Buffer.concat([e.update(Buffer.from(c.data, 'hex')), e.final()]).toString('hex');
+          });
+          process.stdout.write(JSON.stringify(out));
+        } catch (err) {
+          process.stdout.write(JSON.stringify({ unavailable: err.message }));
+        }
+      });`;
+    const r = spawnSync(process.execPath, ['--openssl-legacy-provider', '-e', script], {
+      input: JSON.stringify(cases),
+      encoding: 'utf8',
+      timeout: 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.ok(!r.error && r.status === 0, `the OpenSSL child failed: ${r.error?.message ?? `exit ${r.status}`} ${r.stderr}`);
+    const answer = JSON.parse(r.stdout) as string[] | { unavailable: string };
+    if (!Array.isArray(answer)) {
+      t.skip(`OpenSSL's RC4 is not available: ${answer.unavailable}`);
+      return;
+    }
+    assert.equal(answer.length, cases.length);
+    cases.forEach((c, n) => {
+      const ours = new Rc4(Buffer.from(c.key, 'hex'));
+      const data = Buffer.from(c.data, 'hex');
+      const half = data.length >> 1;
+      const got = Buffer.concat([ours.update(at(n % 4, data.subarray(0, half))), ours.update(data.subarray(half))]);
+      assert.equal(got.toString('hex'), answer[n], `case ${n}: ${c.key.length / 2}-byte key, ${data.length} bytes`);
+    });
   });
 });
