@@ -273,8 +273,10 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
           earlyCapabilityFlags: 0,
         },
       },
-      { kind: 'security', value: this.securityData() },
+      // network before security, as Windows, xrdp and FreeRDP order them: rdesktop reads the
+      // certificate's tags up to the end of the PDU and fails on a block after it
       { kind: 'network', value: { MCSChannelId: MCS_GLOBAL_CHANNEL_ID, channelIdArray: this.channelIds } },
+      { kind: 'security', value: this.securityData() },
     ];
     const ud = new WriteCursor();
     encodeServerDataBlocks(blocks, ud);
@@ -395,12 +397,16 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     if (!name || this.phase !== 'ClientFinalization') return;
     out.events.push({ type: 'received', pdu: name, summary: '' });
     this.clientFinal.add(name);
+    // answer each client finalization PDU as it comes (MS-RDPBCGR 1.3.1.1, 2.2.1.19-2.2.1.22):
+    // rdesktop waits for our Synchronize, Cooperate and Granted Control before its Font List
+    if (name === 'Synchronize') this.sendData(out, { kind: 'synchronize', value: { messageType: SYNCMSGTYPE_SYNC, targetUser: USER_ID } }, 'Synchronize');
+    if (name === 'Control Cooperate') this.sendData(out, { kind: 'control', value: { action: CTRLACTION_COOPERATE, grantId: 0, controlId: 0 } }, 'Control Cooperate');
+    if (name === 'Control Request Control') {
+      this.sendData(out, { kind: 'control', value: { action: CTRLACTION_GRANTED_CONTROL, grantId: USER_ID, controlId: 0x03ea } }, 'Control Granted Control');
+    }
     if (name !== 'Font List') return;
-    // server finalization (MS-RDPBCGR 2.2.1.19-2.2.1.22), then the session ends by our choice
-    this.sendData(out, { kind: 'synchronize', value: { messageType: SYNCMSGTYPE_SYNC, targetUser: USER_ID } }, 'Synchronize');
-    this.sendData(out, { kind: 'control', value: { action: CTRLACTION_COOPERATE, grantId: 0, controlId: 0 } }, 'Control Cooperate');
-    this.sendData(out, { kind: 'control', value: { action: CTRLACTION_GRANTED_CONTROL, grantId: USER_ID, controlId: 0x03ea } }, 'Control Granted Control');
     this.sendData(out, { kind: 'fontMap', value: { numberEntries: 0, totalNumEntries: 0, mapFlags: FONTMAP_FIRST | FONTMAP_LAST, entrySize: 4 } }, 'Font Map');
+    // the client is active: the session ends here, by our choice, and says why
     this.sendData(out, { kind: 'setErrorInfo', value: { errorInfo: ERRINFO_RPC_INITIATED_DISCONNECT } }, 'Set Error Info');
     this.finish('finalized', 'activated; the server ended the session (Set Error Info ERRINFO_RPC_INITIATED_DISCONNECT)', out, true);
   }

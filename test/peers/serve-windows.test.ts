@@ -1,0 +1,74 @@
+/**
+ * `rdpsec serve` with Windows-style policies against real clients: xfreerdp's fallback chain
+ * against SecurityLayer=0 (as INDEX.md records it against the FreeRDP shadow server in rdp
+ * mode), the NLA refusal compared with the FreeRDP shadow server's, and rdesktop with RDP
+ * security and with TLS reaching activation and reading our Set Error Info.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSelfSignedCertificate } from '../../src/crypto/self-signed.js';
+import { preset } from '../../src/policy/presets.js';
+import { serve, type ConnectionRecord } from '../../src/serve/server.js';
+import { runCommand, runXfreerdp, skipOrFail, startShadow, which } from './harness.js';
+
+async function ours(presetName: string) {
+  const tls = await generateSelfSignedCertificate('serve-windows', 2);
+  const records: ConnectionRecord[] = [];
+  const [l] = await serve({ host: '127.0.0.1', ports: [0], policy: preset(presetName), tls, onConnection: (r) => records.push(r) });
+  return { port: l!.port, records, close: () => l!.close() };
+}
+
+describe('serve (Windows policies) against real clients', () => {
+  test('xfreerdp falls back from SSL|HYBRID to SSL to RDP against SecurityLayer=0 and gets in', async (t) => {
+    if (!skipOrFail(t, 'xfreerdp')) return;
+    const s = await ours('windows-legacy-rdp');
+    t.after(() => s.close());
+    const res = await runXfreerdp(s.port);
+    assert.equal(res.code, 0, res.stderr.slice(-400));
+    const chain = s.records.map((r) => [r.requestedProtocols?.join('|') ?? 'legacy', r.failureCode ?? r.selectedProtocol, r.outcome]);
+    // the same chain as shared/fixtures/pcaps/shadow-rdp--xfreerdp-default
+    assert.deepEqual(chain, [
+      ['SSL|HYBRID', 'SSL_NOT_ALLOWED_BY_SERVER', 'refused'],
+      ['SSL', 'SSL_NOT_ALLOWED_BY_SERVER', 'refused'],
+      ['RDP', 'RDP', 'finalized'],
+    ]);
+    assert.equal(s.records[2]!.clientFamily, 'freerdp');
+    assert.equal(s.records[2]!.user, 'test');
+  });
+
+  test('an NLA-only policy refuses xfreerdp /sec:tls as the FreeRDP shadow server in nla mode does', async (t) => {
+    if (!skipOrFail(t, 'xfreerdp', 'shadow')) return;
+    const s = await ours('windows-hardened');
+    t.after(() => s.close());
+    const shadow = await startShadow('nla', undefined, { t });
+    const [a, b] = await Promise.all([runXfreerdp(shadow.port, { args: ['/sec:tls'] }), runXfreerdp(s.port, { args: ['/sec:tls'] })]);
+    assert.notEqual(a.code, 0);
+    assert.equal(b.code, a.code, 'same exit code as against the real NLA-only server');
+    assert.equal(s.records[0]!.failureCode, 'HYBRID_REQUIRED_BY_SERVER');
+  });
+
+  for (const [presetName, how] of [
+    ['windows-legacy-rdp', 'RDP security'],
+    ['windows-2008r2-tls10', 'TLS'],
+  ] as const) {
+    test(`rdesktop reaches activation with ${how} (${presetName}) and reads our Set Error Info`, async (t) => {
+      if (!which('rdesktop') || !which('xvfb-run')) {
+        if (!skipOrFail(t, 'xfreerdp')) return; // xvfb-run comes with the peers
+      }
+      const s = await ours(presetName);
+      t.after(() => s.close());
+      const home = mkdtempSync(join(tmpdir(), 'rdesktop-home-'));
+      const res = await runCommand('bash', ['-c', `echo yes | timeout 10 xvfb-run -a rdesktop -u test -p test 127.0.0.1:${s.port}`], { env: { HOME: home }, timeoutMs: 20_000 });
+      const out = res.stdout + res.stderr;
+      assert.match(out, /Administrator initiated disconnect/, out.slice(-500));
+      const done = s.records.find((r) => r.outcome === 'finalized');
+      assert.ok(done, JSON.stringify(s.records.map((r) => r.reason)));
+      assert.equal(done.clientFamily, 'rdesktop');
+      if (how === 'TLS') assert.equal(done.tls?.version, 'TLSv1');
+      else assert.ok(done.encryption!.method > 0, 'RC4 in use');
+    });
+  }
+});
