@@ -137,7 +137,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
 
   step(input: Uint8Array | null): Out {
     const out: Out = { output: [], events: [] };
-    if (!input) return out;
+    if (!input || this.phase === 'Done') return out; // once ended, input changes nothing
     try {
       this.advance(input, out);
     } catch (err) {
