@@ -1,4 +1,4 @@
-import type { CapabilitySet } from '../pdu/capabilities.js';
+import { noOrdersCapability, plainBitmapCapability, type CapabilitySet } from '../pdu/capabilities.js';
 
 /**
  * The capability sets of our Demand Active PDU (MS-RDPBCGR 2.2.1.13.1, 2.2.7): what a server
@@ -27,46 +27,8 @@ export function serverCapabilitySets(o: { desktopWidth: number; desktopHeight: n
         suppressOutputSupport: 1,
       },
     },
-    {
-      kind: 'bitmap',
-      value: {
-        preferredBitsPerPixel: 16,
-        receive1BitPerPixel: 1,
-        receive4BitsPerPixel: 1,
-        receive8BitsPerPixel: 1,
-        desktopWidth: o.desktopWidth,
-        desktopHeight: o.desktopHeight,
-        pad2octets: 0,
-        desktopResizeFlag: 1,
-        bitmapCompressionFlag: 1,
-        highColorFlags: 0,
-        drawingFlags: 0,
-        multipleRectangleSupport: 1,
-        pad2octetsB: 0,
-      },
-    },
-    {
-      kind: 'order',
-      value: {
-        terminalDescriptor: zeros(16),
-        pad4octetsA: 0,
-        desktopSaveXGranularity: 1,
-        desktopSaveYGranularity: 20,
-        pad2octetsA: 0,
-        maximumOrderLevel: 1,
-        numberFonts: 0,
-        orderFlags: 0x0002 | 0x0008, // NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT
-        orderSupport: zeros(32),
-        textFlags: 0,
-        orderSupportExFlags: 0,
-        pad4octetsB: 0,
-        desktopSaveSize: 0,
-        pad2octetsC: 0,
-        pad2octetsD: 0,
-        textANSICodePage: 0,
-        pad2octetsE: 0,
-      },
-    },
+    plainBitmapCapability({ desktopWidth: o.desktopWidth, desktopHeight: o.desktopHeight, desktopResize: true }),
+    noOrdersCapability(),
     { kind: 'pointer', value: { colorPointerFlag: 1, colorPointerCacheSize: 25, pointerCacheSize: 25 } },
     {
       kind: 'input',

@@ -1,4 +1,4 @@
-import type { CapabilitySet } from '../pdu/capabilities.js';
+import { noOrdersCapability, plainBitmapCapability, type CapabilitySet } from '../pdu/capabilities.js';
 
 /**
  * The capability sets of our Confirm Active PDU (MS-RDPBCGR 2.2.1.13.2, 2.2.7): a minimal,
@@ -13,8 +13,6 @@ const FASTPATH_OUTPUT_SUPPORTED = 0x0001;
 const LONG_CREDENTIALS_SUPPORTED = 0x0004;
 const ENC_SALTED_CHECKSUM = 0x0010;
 const NO_BITMAP_COMPRESSION_HDR = 0x0400;
-/** TS_ORDER_CAPABILITYSET orderFlags: NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT (2.2.7.1.3). */
-const ORDER_FLAGS = 0x0002 | 0x0008;
 /** TS_INPUT_CAPABILITYSET: INPUT_FLAG_SCANCODES | INPUT_FLAG_MOUSEX | INPUT_FLAG_UNICODE (2.2.7.1.6). */
 const INPUT_FLAGS = 0x0001 | 0x0004 | 0x0010;
 /** TS_CONTROL_CAPABILITYSET: CONTROLPRIORITY_NEVER (2.2.7.2.2). */
@@ -38,46 +36,8 @@ export function clientCapabilitySets(o: { desktopWidth: number; desktopHeight: n
         suppressOutputSupport: 0,
       },
     },
-    {
-      kind: 'bitmap',
-      value: {
-        preferredBitsPerPixel: 16,
-        receive1BitPerPixel: 1,
-        receive4BitsPerPixel: 1,
-        receive8BitsPerPixel: 1,
-        desktopWidth: o.desktopWidth,
-        desktopHeight: o.desktopHeight,
-        pad2octets: 0,
-        desktopResizeFlag: 0,
-        bitmapCompressionFlag: 1,
-        highColorFlags: 0,
-        drawingFlags: 0,
-        multipleRectangleSupport: 1,
-        pad2octetsB: 0,
-      },
-    },
-    {
-      kind: 'order',
-      value: {
-        terminalDescriptor: zeros(16),
-        pad4octetsA: 0,
-        desktopSaveXGranularity: 1,
-        desktopSaveYGranularity: 20,
-        pad2octetsA: 0,
-        maximumOrderLevel: 1, // ORD_LEVEL_1_ORDERS
-        numberFonts: 0,
-        orderFlags: ORDER_FLAGS,
-        orderSupport: zeros(32), // no drawing orders
-        textFlags: 0,
-        orderSupportExFlags: 0,
-        pad4octetsB: 0,
-        desktopSaveSize: 0,
-        pad2octetsC: 0,
-        pad2octetsD: 0,
-        textANSICodePage: 0,
-        pad2octetsE: 0,
-      },
-    },
+    plainBitmapCapability({ desktopWidth: o.desktopWidth, desktopHeight: o.desktopHeight, desktopResize: false }),
+    noOrdersCapability(),
     {
       kind: 'bitmapCache',
       value: { pad1: 0, pad2: 0, pad3: 0, pad4: 0, pad5: 0, pad6: 0, cache0Entries: 0, cache0MaximumCellSize: 0, cache1Entries: 0, cache1MaximumCellSize: 0, cache2Entries: 0, cache2MaximumCellSize: 0 },

@@ -256,3 +256,57 @@ export function findCapabilitySet<K extends CapabilitySetKind>(sets: readonly Ca
 export function capabilitySetNames(sets: readonly CapabilitySet[]): string[] {
   return sets.map((s) => capabilitySetName(s.kind === 'raw' ? s.type : SPECS[s.kind].type));
 }
+
+/**
+ * TS_BITMAP_CAPABILITYSET (2.2.7.1.2) as both of our ends send it: 16 bpp preferred, every
+ * depth receivable, bitmap compression and multiple rectangles supported.
+ */
+export function plainBitmapCapability(o: { desktopWidth: number; desktopHeight: number; desktopResize: boolean }): CapabilitySet {
+  return {
+    kind: 'bitmap',
+    value: {
+      preferredBitsPerPixel: 16,
+      receive1BitPerPixel: 1,
+      receive4BitsPerPixel: 1,
+      receive8BitsPerPixel: 1,
+      desktopWidth: o.desktopWidth,
+      desktopHeight: o.desktopHeight,
+      pad2octets: 0,
+      desktopResizeFlag: o.desktopResize ? 1 : 0,
+      bitmapCompressionFlag: 1,
+      highColorFlags: 0,
+      drawingFlags: 0,
+      multipleRectangleSupport: 1,
+      pad2octetsB: 0,
+    },
+  };
+}
+
+/**
+ * TS_ORDER_CAPABILITYSET (2.2.7.1.3) supporting no drawing order at all (every orderSupport
+ * byte 0), with NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT as the spec requires.
+ */
+export function noOrdersCapability(): CapabilitySet {
+  return {
+    kind: 'order',
+    value: {
+      terminalDescriptor: new Uint8Array(16),
+      pad4octetsA: 0,
+      desktopSaveXGranularity: 1,
+      desktopSaveYGranularity: 20,
+      pad2octetsA: 0,
+      maximumOrderLevel: 1, // ORD_LEVEL_1_ORDERS
+      numberFonts: 0,
+      orderFlags: 0x0002 | 0x0008, // NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT
+      orderSupport: new Uint8Array(32),
+      textFlags: 0,
+      orderSupportExFlags: 0,
+      pad4octetsB: 0,
+      desktopSaveSize: 0,
+      pad2octetsC: 0,
+      pad2octetsD: 0,
+      textANSICodePage: 0,
+      pad2octetsE: 0,
+    },
+  };
+}

@@ -32,8 +32,12 @@ export interface ConnectionRecord extends ConnectionSummary {
   cutOff?: string;
 }
 
-/** Pre-authentication limits (issue 4): few connections, short deadlines, small PDUs. */
-export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 64 * 1024 };
+/**
+ * Pre-authentication limits (issue 4): few connections, short deadlines, small PDUs. Every PDU
+ * of the connection sequence fits in 16 KiB (the largest, a Confirm Active, is a few KiB), so a
+ * larger declared length is refused before anything is read or allocated.
+ */
+export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 16 * 1024 };
 
 export async function serve(o: ServeOptions): Promise<Listening[]> {
   const identity = new ServerIdentity();
@@ -86,12 +90,17 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
   return listeners;
 }
 
+/** Client-chosen text in a log line: no control characters (no forged lines, no terminal escapes). */
+function clean(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
 /** One human line per connection. */
 export function formatRecord(r: ConnectionRecord): string {
   const req = r.requestedProtocols === null ? 'legacy' : r.requestedProtocols.join('|');
   const sel = r.selectedProtocol ?? (r.failureCode ? `FAIL ${r.failureCode}` : '-');
   const enc = r.encryption && r.encryption.method ? ` enc=0x${r.encryption.method.toString(16)}/level ${r.encryption.level}` : '';
   const tls = r.tls ? ` ${r.tls.version}` : '';
-  const who = `${r.clientFamily}${r.client ? ` "${r.client.name}" build ${r.client.build}` : ''}${r.user ? ` user "${r.user}"` : ''}`;
-  return `${r.time} ${r.remote} -> :${r.port} ${who}: requested ${req}, selected ${sel}${tls}${enc}: ${r.outcome} (${r.reason})`;
+  const who = `${r.clientFamily}${r.client ? ` "${clean(r.client.name)}" build ${r.client.build}` : ''}${r.user ? ` user "${clean(r.user)}"` : ''}`;
+  return `${r.time} ${r.remote} -> :${r.port} ${who}: requested ${req}, selected ${sel}${tls}${enc}: ${r.outcome} (${clean(r.reason)})`;
 }
