@@ -95,6 +95,7 @@ type Out = StepResult<AcceptorEvent>;
 /** The user id we give the client, and the server channel id (MS-RDPBCGR 2.2.1.7: 1001 and up). */
 const USER_ID = 1007;
 const SERVER_CHANNEL_ID = 1002;
+const MAX_CHANNEL_JOINS = 34;
 /** Set Error Info sent when we end an activated session: the server ended it on purpose (2.2.5.1.1). */
 const ERRINFO_RPC_INITIATED_DISCONNECT = 0x00000001;
 
@@ -109,6 +110,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   private channelIds: number[] = [];
   private readonly macForms = new Set<string>();
   private clientFinal = new Set<string>();
+  private joins = 0;
   /** set when the negotiation refused a legacy client: refuse its MCS Connect Initial */
   private refuseAtMcs?: string;
   readonly summary: ConnectionSummary = { requestedProtocols: null, selectedProtocol: null, failureCode: null, outcome: 'in-progress', reason: '' };
@@ -315,6 +317,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         return;
       case 'channelJoinRequest': {
         if (this.phase !== 'ChannelJoin') break;
+        // user, I/O, message and at most 31 static channels (CHANNEL_MAX_COUNT, MS-RDPBCGR 2.2.1.3.4)
+        if (++this.joins > MAX_CHANNEL_JOINS) throw new AcceptorRefusal('error', `more than ${MAX_CHANNEL_JOINS} Channel Join Requests`);
         const id = pdu.value.channelId;
         const known = id === USER_ID || id === MCS_GLOBAL_CHANNEL_ID || this.channelIds.includes(id);
         this.sendDomain(out, { kind: 'channelJoinConfirm', value: { result: known ? 0 : 14, initiator: USER_ID, requested: id, channelId: id } }, 'MCS Channel Join Confirm');
@@ -373,15 +377,22 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         this.phase = 'ConfirmActive';
         return;
       }
-      default: {
+      case 'ConfirmActive':
+      case 'ClientFinalization':
+      case 'Active': {
         const { body } = this.security.unwrap(userData, 'other');
         for (const share of decodeSharePdus(body)) this.onShare(share, out);
+        return;
       }
+      default:
+        // no skipping ahead: share PDUs only after our Demand Active, which needs the Client Info
+        throw new AcceptorRefusal('error', `unexpected I/O channel data in ${this.phase}`);
     }
   }
 
   private onShare(share: SharePdu, out: Out): void {
     if (share.kind === 'confirmActive') {
+      if (this.phase !== 'ConfirmActive') throw new AcceptorRefusal('error', `a Confirm Active in ${this.phase}`);
       out.events.push({ type: 'received', pdu: 'Confirm Active', summary: `${share.value.capabilitySets.length} capability sets` });
       this.phase = 'ClientFinalization';
       return;

@@ -80,7 +80,11 @@ export function listenSequences<E, S extends Sequence<E>>(
         void sock.close(250);
       });
   });
-  server.maxConnections = opts.maxConnections * 2; // the kernel-level backstop; ours answers first
+  server.maxConnections = opts.maxConnections * 2; // Node's backstop; ours answers first
+  // connections Node itself drops past that backstop (sockets still closing count) are logged too
+  server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
+    onEnd({ sequence: makeSequence(), run: null, remote: `${d?.remoteAddress}:${d?.remotePort}`, cutOff: 'over-capacity' });
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
