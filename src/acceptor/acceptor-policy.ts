@@ -31,4 +31,12 @@ export interface AcceptorPolicy {
   rdpVersion: number;
   /** drop a client whose RC4 PDUs carry the salted MAC (xrdp 0.9.21.1-1+deb12u3) */
   rejectSaltedMac: boolean;
+  /**
+   * Licensing after the Client Info (MS-RDPBCGR 1.3.1.1, MS-RDPELE 1.3.3): 'valid-client'
+   * (the default) sends STATUS_VALID_CLIENT at once, as FreeRDP's server does;
+   * 'platform-challenge' runs the new-license exchange as a Windows host without a license
+   * server does in its grace period (license request, platform challenge, the client's response
+   * checked), then sends STATUS_VALID_CLIENT.
+   */
+  licensing?: 'valid-client' | 'platform-challenge';
 }

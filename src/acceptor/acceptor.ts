@@ -8,7 +8,7 @@ import { decodeInfoPacket } from '../pdu/client-info.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { DecodeError } from '../pdu/errors.js';
 import { CONFERENCE_CREATE_RESPONSE_CONNECT_PDU_LENGTH, decodeConferenceCreateRequest, encodeConferenceCreateResponse } from '../pdu/gcc.js';
-import { encodeLicensingPdu, validClientLicensingPdu } from '../pdu/licensing.js';
+import { encodeLicensingPdu, ERR_INVALID_CLIENT, ST_TOTAL_ABORT, validClientLicensingPdu } from '../pdu/licensing.js';
 import {
   DOMAIN_PARAMETERS_TARGET,
   decodeMcsConnectInitial,
@@ -36,6 +36,7 @@ import { decodeConnectionRequest, decodeX224Data, encodeConnectionConfirm, encod
 import type { AcceptorPolicy } from './acceptor-policy.js';
 import { serverCapabilitySets } from './server-capabilities.js';
 import type { ServerIdentity } from './server-identity.js';
+import { licensingIdentity, ServerLicensing } from './server-licensing.js';
 
 /**
  * The server side of the RDP connection sequence (MS-RDPBCGR 1.3.1.1), sans-IO, driven by an
@@ -85,6 +86,7 @@ type Phase =
   | 'ChannelJoin'
   | 'SecurityExchange'
   | 'ClientInfo'
+  | 'Licensing'
   | 'ConfirmActive'
   | 'ClientFinalization'
   | 'Active'
@@ -113,6 +115,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   private joins = 0;
   /** set when the negotiation refused a legacy client: refuse its MCS Connect Initial */
   private refuseAtMcs?: string;
+  /** the MS-RDPELE exchange, when the policy asks for a platform challenge */
+  private licensing?: ServerLicensing;
   readonly summary: ConnectionSummary = { requestedProtocols: null, selectedProtocol: null, failureCode: null, outcome: 'in-progress', reason: '' };
 
   constructor(
@@ -360,21 +364,34 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         this.summary.domain = info.domain;
         this.summary.autoLogon = (info.flags & 0x08) !== 0; // INFO_AUTOLOGON
         out.events.push({ type: 'received', pdu: 'Client Info', summary: `user "${info.userName}"` });
-        const lic = new WriteCursor();
-        encodeLicensingPdu(validClientLicensingPdu(), lic);
-        this.sendIo(out, this.security.wrap(lic.finish(), 'licensing', SEC_LICENSE_PKT), 'Licensing STATUS_VALID_CLIENT');
-        const core = this.clientData?.core;
-        this.sendShare(out, {
-          kind: 'demandActive',
-          pduSource: SERVER_CHANNEL_ID,
-          value: {
-            shareId: 0x103ea,
-            sourceDescriptor: Buffer.from('RDP\0', 'latin1'),
-            capabilitySets: serverCapabilitySets({ desktopWidth: core?.desktopWidth ?? 1024, desktopHeight: core?.desktopHeight ?? 768 }),
-            sessionId: 0,
-          },
-        }, 'Demand Active');
-        this.phase = 'ConfirmActive';
+        if (this.policy.licensing === 'platform-challenge') {
+          this.licensing = new ServerLicensing(licensingIdentity(), this.random);
+          this.sendIo(out, this.security.wrap(this.licensing.licenseRequest(), 'licensing', SEC_LICENSE_PKT), 'Server License Request');
+          this.phase = 'Licensing';
+          return;
+        }
+        this.sendValidClientAndDemandActive(out);
+        return;
+      }
+      case 'Licensing': {
+        // MS-RDPELE 3.2.5: the client's new license request (or license info), then its challenge response
+        const { flags, body } = this.security.unwrap(userData, 'licensing');
+        if (!(flags & SEC_LICENSE_PKT)) throw new AcceptorRefusal('error', 'expected a client licensing PDU');
+        const lic = this.licensing!;
+        if (lic.phase === 'WaitClientRequest') {
+          const challenge = lic.onNewLicenseRequest(body);
+          out.events.push({ type: 'received', pdu: 'Client New License Request', summary: 'pre-master secret decrypted' });
+          this.sendIo(out, this.security.wrap(challenge, 'licensing', SEC_LICENSE_PKT), 'Server Platform Challenge');
+          return;
+        }
+        const r = lic.onPlatformChallengeResponse(body);
+        out.events.push({ type: 'received', pdu: 'Client Platform Challenge Response', summary: r.reason });
+        if (!r.ok) {
+          this.sendIo(out, this.security.wrap(lic.errorAlert(ERR_INVALID_CLIENT, ST_TOTAL_ABORT), 'licensing', SEC_LICENSE_PKT), 'Licensing ERR_INVALID_CLIENT');
+          this.finish('refused', `licensing: ${r.reason}`, out, true);
+          return;
+        }
+        this.sendValidClientAndDemandActive(out);
         return;
       }
       case 'ConfirmActive':
@@ -388,6 +405,25 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         // no skipping ahead: share PDUs only after our Demand Active, which needs the Client Info
         throw new AcceptorRefusal('error', `unexpected I/O channel data in ${this.phase}`);
     }
+  }
+
+  /** End licensing with STATUS_VALID_CLIENT (MS-RDPBCGR 2.2.1.12) and start the capabilities exchange (2.2.1.13.1). */
+  private sendValidClientAndDemandActive(out: Out): void {
+    const lic = new WriteCursor();
+    encodeLicensingPdu(validClientLicensingPdu(), lic);
+    this.sendIo(out, this.security.wrap(lic.finish(), 'licensing', SEC_LICENSE_PKT), 'Licensing STATUS_VALID_CLIENT');
+    const core = this.clientData?.core;
+    this.sendShare(out, {
+      kind: 'demandActive',
+      pduSource: SERVER_CHANNEL_ID,
+      value: {
+        shareId: 0x103ea,
+        sourceDescriptor: Buffer.from('RDP\0', 'latin1'),
+        capabilitySets: serverCapabilitySets({ desktopWidth: core?.desktopWidth ?? 1024, desktopHeight: core?.desktopHeight ?? 768 }),
+        sessionId: 0,
+      },
+    }, 'Demand Active');
+    this.phase = 'ConfirmActive';
   }
 
   private onShare(share: SharePdu, out: Out): void {

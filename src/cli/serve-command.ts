@@ -24,6 +24,7 @@ interface ServeCliOptions {
   key?: string;
   jsonLog?: string;
   maxConnections: string;
+  licensing: string;
 }
 
 /** A port or a range A-B (one listener per port, for test fleets). */
@@ -95,6 +96,7 @@ export function registerServe(program: Command): void {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--json-log <file>', 'append one JSON object per connection to this file')
     .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
+    .option('--licensing <mode>', 'valid-client (STATUS_VALID_CLIENT at once) or platform-challenge (the full MS-RDPELE exchange, as Windows in its grace period)', 'valid-client')
     .action(async (o: ServeCliOptions) => {
       let policy: ServerPolicy;
       try {
@@ -106,6 +108,7 @@ export function registerServe(program: Command): void {
       const ports = parsePorts(o.port);
       const maxConnections = Number(o.maxConnections);
       if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new UsageError('--max-connections takes a positive integer');
+      if (o.licensing !== 'valid-client' && o.licensing !== 'platform-challenge') throw new UsageError('--licensing takes valid-client or platform-challenge');
       const tls = await certificate(o, policy);
       for (const w of policy.warnings) process.stderr.write(`rdpsec serve: ${policy.name}: ${w.message}\n`);
       const listeners = await serve({
@@ -114,6 +117,7 @@ export function registerServe(program: Command): void {
         policy,
         tls,
         maxConnections,
+        licensing: o.licensing,
         onConnection: (r) => {
           process.stdout.write(formatRecord(r) + '\n');
           if (o.jsonLog) appendFileSync(o.jsonLog, JSON.stringify(r) + '\n');

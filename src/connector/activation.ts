@@ -24,7 +24,7 @@ import { CTRLACTION_COOPERATE, CTRLACTION_GRANTED_CONTROL, CTRLACTION_REQUEST_CO
 import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, type PduHint } from '../pdu/tpkt.js';
 import { decodeX224Data, encodeX224Data } from '../pdu/x224.js';
 import { clientCapabilitySets } from './client-capabilities.js';
-import { newLicenseRequest } from './client-licensing.js';
+import { ClientLicensing } from './client-licensing-exchange.js';
 import { clientSecurity } from './client-security.js';
 import type { SecurityLayer } from '../crypto/security-layer.js';
 import { ConnectorError } from './errors.js';
@@ -54,8 +54,13 @@ export interface ActivationResult {
   userId: number;
   ioChannelId: number;
   channels: number[];
-  /** 'valid-client' when the server let us on at once; 'new-license-request' when it asked for one first */
-  licensing: 'valid-client' | 'new-license-request';
+  /**
+   * how licensing ended (MS-RDPELE 1.3.3): 'valid-client' when the server let us on at once;
+   * 'new-license-request' when it sent a license request first, then STATUS_VALID_CLIENT (xrdp);
+   * 'platform-challenge' when it also challenged us (Windows without a license server, in its grace
+   * period); 'license-issued' when it ended with a SERVER_NEW_LICENSE or SERVER_UPGRADE_LICENSE
+   */
+  licensing: 'valid-client' | 'new-license-request' | 'platform-challenge' | 'license-issued';
   encrypted: { clientToServer: boolean; serverToClient: boolean };
   macForm?: MacForm;
   serverCapabilities: string[];
@@ -87,6 +92,8 @@ export class ClientActivation {
   private readonly exchangePdu: Buffer | undefined;
   private shareId = 0;
   private licensing: ActivationResult['licensing'] = 'valid-client';
+  /** the MS-RDPELE new-license exchange: its keys live from the license request to the end of licensing */
+  private readonly licensingExchange: ClientLicensing;
   private serverCapabilities: string[] = [];
   private readonly finalization: string[] = [];
   private errorInfo?: ActivationResult['errorInfo'];
@@ -102,6 +109,7 @@ export class ClientActivation {
     const { layer, exchangePdu } = clientSecurity(server.security, cfg.random(32), cfg.macForm);
     this.security = layer;
     this.exchangePdu = exchangePdu;
+    this.licensingExchange = new ClientLicensing(cfg.random);
   }
 
   get done(): boolean {
@@ -253,30 +261,52 @@ export class ClientActivation {
     for (const share of shares) this.onShare(share, out);
   }
 
-  /** MS-RDPBCGR 2.2.1.12 / MS-RDPELE 3.3.5: STATUS_VALID_CLIENT, or a license request to answer. */
+  /**
+   * MS-RDPBCGR 2.2.1.12 / MS-RDPELE 3.1.5: STATUS_VALID_CLIENT, or the new-license exchange
+   * (client-licensing-exchange.ts): license request -> new license request, platform challenge
+   * -> challenge response, then STATUS_VALID_CLIENT or a new (upgraded) license.
+   */
   private onLicensing(body: Uint8Array, out: Out): void {
     const lic = decodeLicensingPdu(body);
     this.reached = 'licensing';
     const m = lic.message;
-    if (m.kind === 'errorAlert') {
-      const code = licenseErrorCodeName(m.value.dwErrorCode);
-      out.events.push({ type: 'received', pdu: 'Licensing Error Message', summary: `${code} ${licenseStateTransitionName(m.value.dwStateTransition)}` });
-      if (m.value.dwErrorCode !== STATUS_VALID_CLIENT) {
-        throw new ConnectorError('LICENSING_ERROR', 'licensing', `the server ended licensing with ${code}`, undefined, m.value.dwErrorCode);
+    switch (m.kind) {
+      case 'errorAlert': {
+        const code = licenseErrorCodeName(m.value.dwErrorCode);
+        out.events.push({ type: 'received', pdu: 'Licensing Error Message', summary: `${code} ${licenseStateTransitionName(m.value.dwStateTransition)}` });
+        if (m.value.dwErrorCode !== STATUS_VALID_CLIENT) {
+          throw new ConnectorError('LICENSING_ERROR', 'licensing', `the server ended licensing with ${code}`, undefined, m.value.dwErrorCode);
+        }
+        this.phase = 'DemandActive';
+        return;
       }
-      this.phase = 'DemandActive';
-      return;
+      case 'licenseRequest': {
+        out.events.push({ type: 'received', pdu: 'Server License Request', summary: `${m.value.productInfo.companyName} / ${m.value.productInfo.productId}` });
+        const names = { user: this.cfg.credentials?.user || 'rdpsec', machine: this.cfg.clientName };
+        const request = this.licensingExchange.onLicenseRequest(m.value, lic.flags, names, this.tlsServerPublicKey);
+        this.sendIo(out, this.security.wrap(request, 'licensing', SEC_LICENSE_PKT), 'Client New License Request', `user ${names.user}`);
+        this.licensing = 'new-license-request';
+        return;
+      }
+      case 'platformChallenge': {
+        out.events.push({ type: 'received', pdu: 'Server Platform Challenge', summary: `${m.value.encryptedPlatformChallenge.blobData.length}-byte challenge` });
+        const response = this.licensingExchange.onPlatformChallenge(m.value);
+        this.sendIo(out, this.security.wrap(response, 'licensing', SEC_LICENSE_PKT), 'Client Platform Challenge Response', 'challenge decrypted, MAC checked, answered');
+        this.licensing = 'platform-challenge';
+        return;
+      }
+      case 'newLicense':
+      case 'upgradeLicense': {
+        const { summary } = this.licensingExchange.onNewLicense(m.value);
+        out.events.push({ type: 'received', pdu: m.kind === 'newLicense' ? 'Server New License' : 'Server Upgrade License', summary });
+        this.licensing = 'license-issued';
+        this.phase = 'DemandActive';
+        return;
+      }
+      default:
+        out.events.push({ type: 'received', pdu: `Licensing ${m.kind}`, summary: '' });
+        throw new ConnectorError('UNEXPECTED_PDU', 'licensing', `the server sent a client licensing message (${m.kind})`);
     }
-    if (m.kind === 'licenseRequest') {
-      out.events.push({ type: 'received', pdu: 'Server License Request', summary: `${m.value.productInfo.companyName} / ${m.value.productInfo.productId}` });
-      const names = { user: this.cfg.credentials?.user || 'rdpsec', machine: this.cfg.clientName };
-      const request = newLicenseRequest(m.value, lic.flags, this.cfg.random, names, this.tlsServerPublicKey);
-      this.sendIo(out, this.security.wrap(request, 'licensing', SEC_LICENSE_PKT), 'Client New License Request', `user ${names.user}`);
-      this.licensing = 'new-license-request';
-      return;
-    }
-    out.events.push({ type: 'received', pdu: `Licensing ${m.kind}`, summary: '' });
-    throw new ConnectorError('LICENSING_NOT_SUPPORTED', 'licensing', `the server sent a licensing ${m.kind}; the platform challenge exchange is not implemented yet`);
   }
 
   private onShare(share: SharePdu, out: Out): void {

@@ -175,7 +175,7 @@ export interface HandshakeAttempt {
   works: boolean | null;
   reached?: HandshakeEntry['reached'];
   reason?: string;
-  licensing?: 'valid-client' | 'new-license-request';
+  licensing?: 'valid-client' | 'new-license-request' | 'platform-challenge' | 'license-issued';
   /** which directions were really encrypted on the wire */
   encrypted?: { clientToServer: boolean; serverToClient: boolean };
   finalization?: string[];

@@ -19,6 +19,8 @@ export interface ServeOptions {
   handshakeTimeoutMs?: number;
   readTimeoutMs?: number;
   onConnection: (record: ConnectionRecord) => void;
+  /** licensing after the Client Info (AcceptorPolicy.licensing); STATUS_VALID_CLIENT at once by default */
+  licensing?: 'valid-client' | 'platform-challenge';
 }
 
 export interface ConnectionRecord extends ConnectionSummary {
@@ -41,7 +43,7 @@ export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, 
 
 export async function serve(o: ServeOptions): Promise<Listening[]> {
   const identity = new ServerIdentity();
-  const policy = acceptorPolicy(o.policy);
+  const policy = { ...acceptorPolicy(o.policy), ...(o.licensing ? { licensing: o.licensing } : {}) };
   const tlsRange = {
     ...(o.policy.tls.minVersion && o.policy.tls.minVersion !== 'SSLv3' ? { minVersion: o.policy.tls.minVersion } : {}),
     ...(o.policy.tls.maxVersion && o.policy.tls.maxVersion !== 'SSLv3' ? { maxVersion: o.policy.tls.maxVersion } : {}),

@@ -613,21 +613,21 @@ describe('6. licensing errors and the platform challenge', { concurrency: true }
     assert.equal(e.value, ERR_INVALID_CLIENT);
   });
 
-  it('a license request, then (after the client\'s New License Request) a platform challenge: LICENSING_NOT_SUPPORTED in licensing', async () => {
+  it('a license request, then (after the client\'s New License Request) a platform challenge whose MAC does not verify: MAC_MISMATCH in licensing', async () => {
     const run = await attempt({
       hooks: {
         afterClientInfo: (s) => [s.licensing(licenseRequest(proprietaryCertificate(SERVER_KEY.modulusLE)))],
         afterLicenseRequest: (s) => [s.licensing(PLATFORM_CHALLENGE)],
       },
     });
-    const e = connectorFailure(run, 'LICENSING_NOT_SUPPORTED', 'licensing');
-    assert.match(e.message, /platform ?challenge/i);
+    const e = connectorFailure(run, 'MAC_MISMATCH', 'licensing');
+    assert.match(e.message, /EncryptedPlatformChallenge/);
     assert.ok(run.server.sessions[0]!.log.received.includes('Client New License Request'));
     assert.equal(run.outcome!.result?.activation?.licensing, 'new-license-request');
   });
 
-  it('a platform challenge straight after the Client Info: LICENSING_NOT_SUPPORTED', async () => {
-    connectorFailure(await attempt({ hooks: { afterClientInfo: (s) => [s.licensing(PLATFORM_CHALLENGE)] } }), 'LICENSING_NOT_SUPPORTED', 'licensing');
+  it('a platform challenge straight after the Client Info (no license request to answer): UNEXPECTED_PDU in licensing', async () => {
+    connectorFailure(await attempt({ hooks: { afterClientInfo: (s) => [s.licensing(PLATFORM_CHALLENGE)] } }), 'UNEXPECTED_PDU', 'licensing');
   });
 
   // Under TLS a license request may come without a certificate; the pre-master secret is then
