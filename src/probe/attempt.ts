@@ -95,7 +95,10 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
     // A graceful close: destroy() would drop our last TLS flight (the client Finished) and the
     // server would log a failed handshake for a version it accepted. The close finishes in
     // the background; the caller awaits `closing` once its round of attempts is done.
-    if (sock) target.closing?.push(sock.close(CLOSE_GRACE_MS));
+    if (sock) {
+      const closing = sock.close(CLOSE_GRACE_MS);
+      target.closing?.push(closing);
+    }
   }
   const result = connector.result;
   if (result) outcome.result = result;

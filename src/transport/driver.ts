@@ -70,7 +70,9 @@ export async function runSequence<E>(seq: Sequence<E>, sock: RdpSocket, opts: Dr
       if (pause) {
         if (!canResume(seq)) throw new TypeError('a sequence that pauses for tls must implement markSecurityUpgradeDone');
         opts.onPause?.(pause);
-        const o = { ...opts.tls(pause.role), ...phaseOpt() };
+        // the options object itself when there is no phase to add: servers cache their TLS context by it
+        const base = opts.tls(pause.role);
+        const o = opts.phase ? { ...base, ...phaseOpt() } : base;
         if (o.role !== pause.role) throw new TypeError(`tls options for role ${o.role}, the sequence pauses as ${pause.role}`);
         const info = o.role === 'client' ? await sock.upgradeToTls(o) : await sock.upgradeToTlsServer(o);
         out.tls = info;

@@ -46,6 +46,8 @@ export function listenSequences<E, S extends Sequence<E>>(
 ): Promise<Listening> {
   const sockets = new Set<net.Socket>();
   let active = 0;
+  // one options object for every connection, so the TLS context is built once (socket.ts)
+  const tlsOptions = { role: 'server' as const, timeoutMs: opts.readTimeoutMs, ...opts.tls };
   const server = net.createServer({ pauseOnConnect: false }, (raw) => {
     raw.on('error', () => {});
     const remote = `${raw.remoteAddress}:${raw.remotePort}`;
@@ -67,7 +69,7 @@ export function listenSequences<E, S extends Sequence<E>>(
     runSequence(sequence, sock, {
       readTimeoutMs: opts.readTimeoutMs,
       maxPduSize: opts.maxPduSize,
-      tls: () => ({ role: 'server', timeoutMs: opts.readTimeoutMs, ...opts.tls }),
+      tls: () => tlsOptions,
     })
       .then(
         (run) => onEnd({ sequence, run, remote, ...(cutOff ? { cutOff } : {}) }),
