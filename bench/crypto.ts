@@ -37,6 +37,7 @@ import { Rc4 } from '../src/crypto/rc4.js';
 import { Rc4Session, macSignature, saltedMacSignature } from '../src/crypto/session-keys.js';
 import { FipsSession } from '../src/crypto/fips.js';
 import { ENCRYPTION_METHOD_128BIT } from '../src/pdu/client-data.js';
+import { BenchExit, runBench } from './common.js';
 
 const TARGET_RATIO = 0.5;
 const CHILD_FLAG = '--openssl-rc4-child';
@@ -48,14 +49,6 @@ const MiB = 1024 * KiB;
 /** FIPS is measured over at most this much of the data (3DES is slow) */
 const FIPS_BYTES = 8 * MiB;
 
-class BenchExit extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the parent and the child
@@ -421,18 +414,5 @@ async function main(): Promise<number> {
 if (process.argv[2] === CHILD_FLAG) {
   child();
 } else {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      if (err instanceof BenchExit) {
-        process.stderr.write(`${err.message}\n`);
-        process.exitCode = err.code;
-      } else {
-        process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-        process.exitCode = 1;
-      }
-    },
-  );
+  runBench(main);
 }

@@ -34,20 +34,13 @@ import {
 import { nmapEnumEncryptionArgs, parseNmapEnumEncryption, type NmapEnumEncryption } from '../test/peers/nmap.js';
 import { probeServer } from '../src/index.js';
 import type { Posture } from '../src/probe/posture.js';
+import { BenchExit, runBench } from './common.js';
 
 const TARGET_RATIO = 0.25;
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const CLI_DEFAULT_PARALLEL = 4; // `rdpsec probe --parallel` default (src/cli/probe-command.ts)
 const PROBE_TIMEOUT_MS = 5000; // the CLI's default --timeout 5
 
-class BenchExit extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -376,17 +369,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof BenchExit) {
-      process.stderr.write(`${err.message}\n`);
-      process.exitCode = err.code;
-    } else {
-      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runBench(main);

@@ -51,6 +51,7 @@ import { decodeServerConnectionAnswer, encodeConnectionRequest } from '../src/pd
 import { connectPacer } from '../src/probe/attempt.js';
 import { TransportError } from '../src/transport/errors.js';
 import { RdpSocket } from '../src/transport/socket.js';
+import { BenchExit, runBench } from './common.js';
 
 const TARGET_RATIO = 2;
 const TARGET_BYTES_PER_CONNECTION = 64 * 1024;
@@ -61,14 +62,6 @@ const SAMPLE_MS = 100;
 const WARMUP_CONCURRENCY = 20;
 const PAGE = 4096;
 
-class BenchExit extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -748,14 +741,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof BenchExit) {
-      console.error(err.message);
-      process.exit(err.code);
-    }
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main, { exit: true });

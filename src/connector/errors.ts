@@ -4,37 +4,37 @@ import type { DecodeError } from '../pdu/errors.js';
  * Why a connection attempt stopped short. `code` is stable (reports, tests and the error
  * catalogue key on it); for an RDP_NEG_FAILURE it is the spec's failureCode name.
  */
-export type ConnectorErrorCode =
+export const CONNECTOR_ERROR_CODES = [
   /** RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2) */
-  | 'SSL_REQUIRED_BY_SERVER'
-  | 'SSL_NOT_ALLOWED_BY_SERVER'
-  | 'SSL_CERT_NOT_ON_SERVER'
-  | 'INCONSISTENT_FLAGS'
-  | 'HYBRID_REQUIRED_BY_SERVER'
-  | 'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER'
-  | 'UNKNOWN_FAILURE_CODE'
+  'SSL_REQUIRED_BY_SERVER',
+  'SSL_NOT_ALLOWED_BY_SERVER',
+  'SSL_CERT_NOT_ON_SERVER',
+  'INCONSISTENT_FLAGS',
+  'HYBRID_REQUIRED_BY_SERVER',
+  'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER',
+  'UNKNOWN_FAILURE_CODE',
   /** the server answered the Connection Request with an X.224 Disconnect Request */
-  | 'X224_DISCONNECT'
+  'X224_DISCONNECT',
   /** the server sent an MCS Disconnect Provider Ultimatum instead of the expected PDU */
-  | 'MCS_DISCONNECT_PROVIDER_ULTIMATUM'
+  'MCS_DISCONNECT_PROVIDER_ULTIMATUM',
   /** the MCS Connect Response carried a result other than rt-successful */
-  | 'MCS_CONNECT_REFUSED'
+  'MCS_CONNECT_REFUSED',
   /** the server selected a protocol we did not request, or that we cannot continue with */
-  | 'UNEXPECTED_PROTOCOL'
+  'UNEXPECTED_PROTOCOL',
   /** a PDU that is well formed but not what this phase expects */
-  | 'UNEXPECTED_PDU'
+  'UNEXPECTED_PDU',
   /** a PDU that is not well formed */
-  | 'DECODE_ERROR'
+  'DECODE_ERROR',
   /** a server PDU whose MAC does not verify */
-  | 'MAC_MISMATCH'
+  'MAC_MISMATCH',
   /** the Attach User Confirm or a Channel Join Confirm carried a result other than rt-successful */
-  | 'MCS_REFUSED'
+  'MCS_REFUSED',
   /** the server ended licensing with an error (LICENSE_ERROR_MESSAGE other than STATUS_VALID_CLIENT) */
-  | 'LICENSING_ERROR'
-  /** a licensing step this connector does not implement yet (the platform challenge) */
-  | 'LICENSING_NOT_SUPPORTED'
+  'LICENSING_ERROR',
   /** the server disconnected during activation (Disconnect Provider Ultimatum, maybe after a Set Error Info PDU) */
-  | 'SERVER_DISCONNECTED';
+  'SERVER_DISCONNECTED',
+] as const;
+export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ClientConnector, type ConnectorConfig, type SecurityUpgradeInfo } from '../../src/connector/connector.js';
-import { ConnectorError, type ConnectorErrorCode } from '../../src/connector/errors.js';
+import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../../src/connector/errors.js';
 import { DEFAULT_CLIENT_DATA } from '../../src/connector/mcs-connect.js';
 import { DecodeError } from '../../src/pdu/errors.js';
 import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, encodeTpkt, type PduHint } from '../../src/pdu/tpkt.js';
@@ -28,21 +28,7 @@ const PARAMS = { seed: SEED };
 /** A whole connection takes at most: CR, Confirm, TLS resume, Connect Initial, Connect Response. */
 const MAX_STEPS = 8;
 const FAKE_TLS: SecurityUpgradeInfo = { version: 'TLSv1.2', serverPublicKey: Buffer.alloc(32, 1) };
-const CODES: readonly ConnectorErrorCode[] = [
-  'SSL_REQUIRED_BY_SERVER',
-  'SSL_NOT_ALLOWED_BY_SERVER',
-  'SSL_CERT_NOT_ON_SERVER',
-  'INCONSISTENT_FLAGS',
-  'HYBRID_REQUIRED_BY_SERVER',
-  'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER',
-  'UNKNOWN_FAILURE_CODE',
-  'X224_DISCONNECT',
-  'MCS_DISCONNECT_PROVIDER_ULTIMATUM',
-  'MCS_CONNECT_REFUSED',
-  'UNEXPECTED_PROTOCOL',
-  'UNEXPECTED_PDU',
-  'DECODE_ERROR',
-];
+const CODES: readonly ConnectorErrorCode[] = CONNECTOR_ERROR_CODES;
 
 // --- the real frames -----------------------------------------------------------------------------
 

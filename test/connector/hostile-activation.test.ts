@@ -22,7 +22,7 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { ClientConnector, type ConnectorConfig } from '../../src/connector/connector.js';
-import { ConnectorError, type ConnectorErrorCode } from '../../src/connector/errors.js';
+import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../../src/connector/errors.js';
 import { DEFAULT_CLIENT_DATA } from '../../src/connector/mcs-connect.js';
 import type { MacForm } from '../../src/crypto/session-keys.js';
 import { WriteCursor } from '../../src/pdu/cursor.js';
@@ -86,26 +86,7 @@ const ajv = new Ajv({ strict: false });
 ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/);
 const validatePosture = ajv.compile(SCHEMA);
 
-const CODES: ReadonlySet<ConnectorErrorCode> = new Set<ConnectorErrorCode>([
-  'SSL_REQUIRED_BY_SERVER',
-  'SSL_NOT_ALLOWED_BY_SERVER',
-  'SSL_CERT_NOT_ON_SERVER',
-  'INCONSISTENT_FLAGS',
-  'HYBRID_REQUIRED_BY_SERVER',
-  'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER',
-  'UNKNOWN_FAILURE_CODE',
-  'X224_DISCONNECT',
-  'MCS_DISCONNECT_PROVIDER_ULTIMATUM',
-  'MCS_CONNECT_REFUSED',
-  'UNEXPECTED_PROTOCOL',
-  'UNEXPECTED_PDU',
-  'DECODE_ERROR',
-  'MAC_MISMATCH',
-  'MCS_REFUSED',
-  'LICENSING_ERROR',
-  'LICENSING_NOT_SUPPORTED',
-  'SERVER_DISCONNECTED',
-]);
+const CODES: ReadonlySet<ConnectorErrorCode> = new Set<ConnectorErrorCode>(CONNECTOR_ERROR_CODES);
 /** Where a failed check of a server PDU is reported: the connector's phase, or the security layer's. */
 const CRYPTO_PHASE = /^(activation|security)$/;
 const PHASES: ReadonlySet<string> = new Set(['x224', 'tls', 'credssp', 'mcs', 'activation', 'security', 'licensing', 'capabilities', 'finalization']);
