@@ -77,7 +77,7 @@ describe('serve (Windows policies) against real clients', () => {
 
 describe('serve: Windows SecurityLayer x MinEncryptionLevel against xfreerdp, checked against our own probe', () => {
   for (const securityLayer of [0, 1, 2]) {
-    for (const minEncryptionLevel of [1, 4]) {
+    for (const minEncryptionLevel of [1, 2, 3, 4]) {
       test(`SecurityLayer=${securityLayer} MinEncryptionLevel=${minEncryptionLevel}`, async (t) => {
         if (!skipOrFail(t, 'xfreerdp')) return;
         const policy = fromWindowsFlags({ securityLayer, userAuthentication: 0, minEncryptionLevel });
