@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { runDemo } from './demo.js';
 import { EXIT, registerProbe } from './probe-command.js';
 import { registerServe } from './serve-command.js';
 import { UsageError } from './target.js';
@@ -21,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => {
+      const { runDemo } = await import('./demo.js'); // the server's modules, only when asked for
       process.exitCode = await runDemo({ json: Boolean(o.json) });
     });
   try {

@@ -2,13 +2,7 @@ import type { Command } from 'commander';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { PolicyError } from '../policy/errors.js';
-import { preset, presetNames } from '../policy/presets.js';
 import type { ServerPolicy } from '../policy/server-policy.js';
-import { fromWindowsFlags } from '../policy/windows-settings.js';
-import { policyFromRegExport } from '../policy/windows-registry.js';
-import { policyFromXrdpIni } from '../policy/xrdp-ini.js';
-import { formatRecord, serve } from '../serve/server.js';
 import { parsePort, UsageError } from './target.js';
 
 interface ServeCliOptions {
@@ -36,7 +30,12 @@ export function parsePorts(text: string): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
-function policyFrom(o: ServeCliOptions): ServerPolicy {
+/** The policy modules are loaded only by `serve`, so that `probe` starts fast. */
+async function policyFrom(o: ServeCliOptions): Promise<ServerPolicy> {
+  const { preset, presetNames } = await import('../policy/presets.js');
+  const { fromWindowsFlags } = await import('../policy/windows-settings.js');
+  const { policyFromRegExport } = await import('../policy/windows-registry.js');
+  const { policyFromXrdpIni } = await import('../policy/xrdp-ini.js');
   const chosen = [o.preset, o.windowsSecurityLayer, o.xrdpIni, o.reg].filter((v) => v !== undefined);
   if (chosen.length > 1) throw new UsageError('choose one of --preset, --windows-security-layer, --xrdp-ini, --reg');
   if (o.xrdpIni) return policyFromXrdpIni(readFileSync(o.xrdpIni), { file: o.xrdpIni });
@@ -98,9 +97,11 @@ export function registerServe(program: Command): void {
     .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
     .option('--licensing <mode>', 'valid-client (STATUS_VALID_CLIENT at once) or platform-challenge (the full MS-RDPELE exchange, as Windows in its grace period)', 'valid-client')
     .action(async (o: ServeCliOptions) => {
+      const { PolicyError } = await import('../policy/errors.js');
+      const { formatRecord, serve } = await import('../serve/server.js');
       let policy: ServerPolicy;
       try {
-        policy = policyFrom(o);
+        policy = await policyFrom(o);
       } catch (err) {
         if (err instanceof PolicyError) throw new UsageError(err.message);
         throw err;
