@@ -26,3 +26,18 @@ export function runBench(main: () => Promise<number>, opts: { exit?: boolean } =
     },
   );
 }
+
+/** An integer BENCH_* setting within [min, max]; a bad value is a BenchExit with code 2. */
+export function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BenchExit(`bench: invalid ${name}="${raw}" (an integer ${min}-${max})`, 2);
+  return n;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

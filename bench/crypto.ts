@@ -37,7 +37,7 @@ import { Rc4 } from '../src/crypto/rc4.js';
 import { Rc4Session, macSignature, saltedMacSignature } from '../src/crypto/session-keys.js';
 import { FipsSession } from '../src/crypto/fips.js';
 import { ENCRYPTION_METHOD_128BIT } from '../src/pdu/client-data.js';
-import { BenchExit, runBench } from './common.js';
+import { BenchExit, runBench, intEnv, median } from './common.js';
 
 const TARGET_RATIO = 0.5;
 const CHILD_FLAG = '--openssl-rc4-child';
@@ -189,19 +189,7 @@ class Reference {
 // ---------------------------------------------------------------------------------------------
 // Settings and figures
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BenchExit(`bench: invalid ${name}="${raw}" (an integer ${min}-${max})`, 2);
-  return n;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** MB/s (10^6 bytes per second) of `bytes` in `ms`. */
 const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);

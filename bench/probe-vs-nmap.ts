@@ -34,7 +34,7 @@ import {
 import { nmapEnumEncryptionArgs, parseNmapEnumEncryption, type NmapEnumEncryption } from '../test/peers/nmap.js';
 import { probeServer } from '../src/index.js';
 import type { Posture } from '../src/probe/posture.js';
-import { BenchExit, runBench } from './common.js';
+import { BenchExit, runBench, intEnv, median } from './common.js';
 
 const TARGET_RATIO = 0.25;
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -45,13 +45,6 @@ const PROBE_TIMEOUT_MS = 5000; // the CLI's default --timeout 5
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BenchExit(`bench: invalid ${name}="${raw}" (an integer ${min}-${max})`, 2);
-  return n;
-}
 
 /** BENCH_PARALLEL: null = no --parallel flag (the CLI default); otherwise the values to time. */
 function parallelEnv(): (number | null)[] {
@@ -115,11 +108,6 @@ function parsePosture(stdout: string): Posture | null {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 // ---------------------------------------------------------------------------------------------
 // What each reported

@@ -36,7 +36,7 @@ const LOOPBACK = '127.0.0.1';
 // ---------------------------------------------------------------------------------------------
 // Availability
 
-export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp';
+export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp' | 'rdesktop';
 
 /** True when env RDPSEC_REQUIRE_PEERS=1: a missing peer then fails the test instead of skipping it. */
 export function requirePeers(): boolean {
@@ -75,6 +75,7 @@ const REQUIREMENTS: Record<PeerKind, { bins: string[]; files: string[] }> = {
   nmap: { bins: ['nmap'], files: [] },
   // X11 client: needs a display even for +auth-only, so xvfb-run too
   xfreerdp: { bins: ['xfreerdp', 'xvfb-run'], files: [] },
+  rdesktop: { bins: ['rdesktop', 'xvfb-run'], files: [] },
 };
 
 const availability = new Map<string, string | null>();
