@@ -30,6 +30,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([0x04030201]).buffer)[0] ==
  */
 const WORK = new Int32Array(256);
 
+/** Any key: `clone` overwrites the state the key schedule makes. */
+const CLONE_KEY = Uint8Array.of(0);
+
 export class Rc4 {
   /** the substitution table S (values 0..255) */
   private readonly s = new Int32Array(256);
@@ -112,6 +115,18 @@ export class Rc4 {
     this.i = i;
     this.j = j;
     return out;
+  }
+
+  /**
+   * An independent copy of this keystream at its current position: NTLM unsealing decrypts on a
+   * copy and keeps it only when the signature verifies (crypto/ntlm-seal.ts).
+   */
+  clone(): Rc4 {
+    const c = new Rc4(CLONE_KEY);
+    c.s.set(this.s);
+    c.i = this.i;
+    c.j = this.j;
+    return c;
   }
 
   /** Skip n keystream bytes (RFC 6229 lists keystream at offsets up to 4096). */

@@ -214,3 +214,20 @@ describe('RC4 equals the textbook algorithm and OpenSSL', () => {
     });
   });
 });
+
+describe('RC4 clone', () => {
+  it('a clone continues the keystream where the original is, and the two are independent', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.nat({ max: 300 }), fc.uint8Array({ maxLength: 200 }), (key, skip, data) => {
+        const a = new Rc4(key);
+        a.discard(skip);
+        const b = a.clone();
+        const fromClone = b.update(data);
+        b.update(data); // advancing the clone does not move the original
+        assert.equal(a.update(data).toString('hex'), fromClone.toString('hex'));
+        assert.equal(fromClone.toString('hex'), textbookRc4(key, Buffer.concat([Buffer.alloc(skip), data])).subarray(skip).toString('hex'));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
