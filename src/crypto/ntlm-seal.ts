@@ -1,0 +1,139 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Rc4 } from './rc4.js';
+import { NtlmError } from './ntlm-error.js';
+import {
+  NTLMSSP_NEGOTIATE_128,
+  NTLMSSP_NEGOTIATE_56,
+  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+  NTLMSSP_NEGOTIATE_KEY_EXCH,
+} from '../pdu/ntlm.js';
+
+/**
+ * NTLM session security with extended session security (NTLMv2 keys): SIGNKEY and SEALKEY
+ * (MS-NLMP 3.4.5.2, 3.4.5.3) and message sealing (MS-NLMP 3.4.3, 3.4.4.2), the
+ * EncryptMessage/DecryptMessage that CredSSP applies to pubKeyAuth and authInfo.
+ *
+ * Per direction (client-to-server, server-to-client) there is one RC4 handle keyed with that
+ * direction's SealKey, used continuously across messages, and one sequence number counting
+ * from 0. Sealing a message:
+ * ```
+ * checksum  = HMAC_MD5(SignKey, SeqNum (4, LE) || plaintext)[0..7]
+ * data      = RC4(handle, plaintext)
+ * checksum  = RC4(handle, checksum)        -- only with NTLMSSP_NEGOTIATE_KEY_EXCH
+ * signature = 01 00 00 00 || checksum || SeqNum          (NTLMSSP_MESSAGE_SIGNATURE, 16 bytes)
+ * output    = signature || data
+ * ```
+ *
+ * Key strength: SEALKEY keeps the whole ExportedSessionKey with NTLMSSP_NEGOTIATE_128, its first
+ * 7 bytes with NTLMSSP_NEGOTIATE_56, else its first 5 (40-bit), as MS-NLMP 3.4.5.3 says; these
+ * functions implement all three. The security contexts (`ntlm-context.ts`) accept only 128-bit
+ * keys, like Windows since Windows 7 (NTLMMinClientSec/NTLMMinServerSec "Require 128-bit
+ * encryption"), so 56- and 40-bit keys are never used by them. Without
+ * NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, NTLMv1 session security would apply (one key for
+ * both directions, a CRC32 checksum); it is not implemented and is refused here.
+ */
+
+export type NtlmDirection = 'client-to-server' | 'server-to-client';
+
+/** Size of NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 2.2.2.9.1). */
+export const NTLM_SIGNATURE_SIZE = 16;
+/** NTLMSSP_MESSAGE_SIGNATURE.Version (MS-NLMP 2.2.2.9.1). */
+const SIGNATURE_VERSION = 1;
+
+const md5 = (...parts: Uint8Array[]): Buffer => parts.reduce((h, p) => h.update(p), createHash('md5')).digest();
+
+/** The magic constants of MS-NLMP 3.4.5.2 and 3.4.5.3, with their terminating NUL. */
+const magic = (what: 'signing' | 'sealing', direction: NtlmDirection): Buffer =>
+  Buffer.from(`session key to ${direction} ${what} key magic constant\0`, 'latin1');
+
+function checkKey(key: Uint8Array, what: string): void {
+  if (key.length !== 16) throw new NtlmError('bad-argument', `${what} of ${key.length} bytes, must be 16`);
+}
+
+/** SIGNKEY (MS-NLMP 3.4.5.2), extended session security: MD5(ExportedSessionKey || magic). */
+export function signKey(exportedSessionKey: Uint8Array, direction: NtlmDirection): Buffer {
+  checkKey(exportedSessionKey, 'ExportedSessionKey');
+  return md5(exportedSessionKey, magic('signing', direction));
+}
+
+/**
+ * SEALKEY (MS-NLMP 3.4.5.3), extended session security: MD5 of the ExportedSessionKey cut to
+ * 16, 7 or 5 bytes by NTLMSSP_NEGOTIATE_128 / _56 / neither, then the magic constant.
+ */
+export function sealKey(exportedSessionKey: Uint8Array, flags: number, direction: NtlmDirection): Buffer {
+  checkKey(exportedSessionKey, 'ExportedSessionKey');
+  if (!(flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY)) {
+    throw new NtlmError('unsupported', 'sealing keys without extended session security (NTLMv1 session security) are not implemented');
+  }
+  const n = flags & NTLMSSP_NEGOTIATE_128 ? 16 : flags & NTLMSSP_NEGOTIATE_56 ? 7 : 5;
+  return md5(exportedSessionKey.subarray(0, n), magic('sealing', direction));
+}
+
+/**
+ * One direction of a sealed NTLM channel: the sender's instance seals, the receiver's instance
+ * (made from the same key, flags and direction) unseals. A message that fails to unseal leaves
+ * the state as it was (the RC4 handle is advanced on a copy and kept only on success), so a
+ * forged or reordered message does not desynchronise the channel.
+ */
+export class NtlmSealer {
+  private rc4: Rc4;
+  private readonly signingKey: Buffer;
+  private readonly keyExch: boolean;
+  private seq = 0;
+
+  constructor(exportedSessionKey: Uint8Array, flags: number, readonly direction: NtlmDirection) {
+    this.rc4 = new Rc4(sealKey(exportedSessionKey, flags, direction));
+    this.signingKey = signKey(exportedSessionKey, direction);
+    this.keyExch = (flags & NTLMSSP_NEGOTIATE_KEY_EXCH) !== 0;
+  }
+
+  /** The SeqNum the next message will carry (MS-NLMP 3.4.4.2). */
+  get sequenceNumber(): number {
+    return this.seq;
+  }
+
+  private checksum(seq: Buffer, plaintext: Uint8Array): Buffer {
+    return createHmac('md5', this.signingKey).update(seq).update(plaintext).digest().subarray(0, 8);
+  }
+
+  /** Seal a message (MS-NLMP 3.4.3): 16-byte signature, then the ciphertext. */
+  seal(plaintext: Uint8Array): Buffer {
+    const seq = Buffer.alloc(4);
+    seq.writeUInt32LE(this.seq);
+    const checksum = this.checksum(seq, plaintext);
+    const data = this.rc4.update(plaintext);
+    const sealedChecksum = this.keyExch ? this.rc4.update(checksum) : checksum;
+    const signature = Buffer.alloc(NTLM_SIGNATURE_SIZE);
+    signature.writeUInt32LE(SIGNATURE_VERSION, 0); // Version
+    signature.set(sealedChecksum, 4); // Checksum
+    signature.set(seq, 12); // SeqNum
+    this.seq = (this.seq + 1) >>> 0;
+    return Buffer.concat([signature, data]);
+  }
+
+  /**
+   * Unseal a message sealed by the peer's instance for this direction: check the signature's
+   * Version and SeqNum, decrypt, recompute the checksum. Throws NtlmError 'bad-message' (shorter
+   * than a signature, or a signature Version other than 1), 'bad-sequence' or 'bad-signature'.
+   */
+  unseal(message: Uint8Array): Buffer {
+    if (message.length < NTLM_SIGNATURE_SIZE) {
+      throw new NtlmError('bad-message', `sealed message of ${message.length} bytes is shorter than its ${NTLM_SIGNATURE_SIZE}-byte signature`);
+    }
+    const sig = Buffer.from(message.buffer, message.byteOffset, NTLM_SIGNATURE_SIZE);
+    const version = sig.readUInt32LE(0);
+    if (version !== SIGNATURE_VERSION) throw new NtlmError('bad-message', `signature version ${version}, expected ${SIGNATURE_VERSION}`);
+    const seqNum = sig.readUInt32LE(12);
+    if (seqNum !== this.seq) throw new NtlmError('bad-sequence', `${this.direction} message with sequence number ${seqNum}, expected ${this.seq}`);
+    const trial = this.rc4.clone();
+    const plaintext = trial.update(message.subarray(NTLM_SIGNATURE_SIZE));
+    const checksum = this.checksum(sig.subarray(12, 16), plaintext);
+    const expected = this.keyExch ? trial.update(checksum) : checksum;
+    if (!timingSafeEqual(expected, sig.subarray(4, 12))) {
+      throw new NtlmError('bad-signature', `${this.direction} message ${seqNum}: the checksum does not verify`);
+    }
+    this.rc4 = trial;
+    this.seq = (this.seq + 1) >>> 0;
+    return plaintext;
+  }
+}
