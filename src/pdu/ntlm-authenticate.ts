@@ -1,10 +1,7 @@
 import { WriteCursor } from './cursor.js';
 import { DecodeError, EncodeError } from './errors.js';
+import { NTLMSSP_NEGOTIATE_UNICODE, NTLMSSP_NEGOTIATE_VERSION, NTLM_AUTHENTICATE, NTLM_VERSION_SIZE, type NtlmVersion } from './ntlm-base.js';
 import {
-  NTLMSSP_NEGOTIATE_UNICODE,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLM_AUTHENTICATE,
-  NTLM_VERSION_SIZE,
   checkPayloadOffset,
   checkVersionFlag,
   decodeNtlmString,
@@ -16,9 +13,8 @@ import {
   writeHeader,
   writePayloadField,
   writeVersion,
-  type NtlmVersion,
   type PayloadField,
-} from './ntlm-base.js';
+} from './ntlm-fields.js';
 import { MSV_AV_FLAGS, decodeNtlmV2ClientChallenge, type NtlmV2ClientChallenge } from './ntlm-av-pairs.js';
 
 /**

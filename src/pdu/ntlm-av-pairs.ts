@@ -1,6 +1,7 @@
 import { ReadCursor, WriteCursor } from './cursor.js';
 import { DecodeError, EncodeError } from './errors.js';
-import { filetimeToDate, utf16 } from './ntlm-base.js';
+import { filetimeToDate } from './ntlm-base.js';
+import { utf16 } from './ntlm-fields.js';
 
 /**
  * AV_PAIR lists (MS-NLMP 2.2.2.1), the TargetInfo of a CHALLENGE_MESSAGE and of the client's

@@ -1,11 +1,7 @@
 import { ReadCursor, WriteCursor } from './cursor.js';
 import { EncodeError } from './errors.js';
+import { NTLMSSP_NEGOTIATE_UNICODE, NTLMSSP_NEGOTIATE_VERSION, NTLM_CHALLENGE, NTLM_NEGOTIATE, NTLM_VERSION_SIZE, type NtlmVersion } from './ntlm-base.js';
 import {
-  NTLMSSP_NEGOTIATE_UNICODE,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLM_CHALLENGE,
-  NTLM_NEGOTIATE,
-  NTLM_VERSION_SIZE,
   checkVersionFlag,
   decodeNtlmString,
   encodeNtlmString,
@@ -17,14 +13,14 @@ import {
   writeHeader,
   writePayloadField,
   writeVersion,
-  type NtlmVersion,
-} from './ntlm-base.js';
+} from './ntlm-fields.js';
 import { decodeTargetInfo, encodeTargetInfo, type AvPairInput, type TargetInfo } from './ntlm-av-pairs.js';
 
 /**
  * NTLM messages (MS-NLMP 2.2.1) as they travel in CredSSP negoTokens. This module holds
  * NEGOTIATE_MESSAGE and CHALLENGE_MESSAGE (both encoded and decoded) and re-exports the rest:
- * - `ntlm-base.ts`: signature, MessageType, NegotiateFlags, VERSION, fields entries, strings;
+ * - `ntlm-base.ts`: signature, MessageType, NegotiateFlags, VERSION, FILETIME;
+ * - `ntlm-fields.ts` (internal but for encodeVersion/decodeVersion): fields entries, strings;
  * - `ntlm-av-pairs.ts`: AV_PAIR lists (TargetInfo) and NTLMv2_CLIENT_CHALLENGE;
  * - `ntlm-authenticate.ts`: AUTHENTICATE_MESSAGE.
  * All integers are little-endian. Variable fields are described by 8-byte "fields" entries
@@ -34,6 +30,7 @@ import { decodeTargetInfo, encodeTargetInfo, type AvPairInput, type TargetInfo }
  */
 
 export * from './ntlm-base.js';
+export { encodeVersion, decodeVersion } from './ntlm-fields.js';
 export * from './ntlm-av-pairs.js';
 export * from './ntlm-authenticate.js';
 

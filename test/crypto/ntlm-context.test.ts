@@ -35,6 +35,7 @@ import {
   encodeChallengeMessage,
   encodeNegotiateMessage,
   encodeTargetInfo,
+  ntlmFlagNames,
   stringAvPair,
   timestampAvPair,
 } from '../../src/pdu/ntlm.js';
@@ -73,6 +74,23 @@ describe('NtlmClient <-> NtlmServer', () => {
     assert.equal(decodeNegotiateMessage(negotiate).flags >>> 0, XFREERDP_NEGOTIATE_FLAGS);
     const ch = decodeChallengeMessage(challenge);
     assert.equal(ch.targetName, 'CORP');
+    // what the client asked for that we support, never OEM, LM_KEY or DATAGRAM
+    assert.deepEqual(ntlmFlagNames(ch.flags), [
+      'NTLMSSP_NEGOTIATE_UNICODE',
+      'NTLMSSP_REQUEST_TARGET',
+      'NTLMSSP_NEGOTIATE_SIGN',
+      'NTLMSSP_NEGOTIATE_SEAL',
+      'NTLMSSP_NEGOTIATE_NTLM',
+      'NTLMSSP_NEGOTIATE_ALWAYS_SIGN',
+      'NTLMSSP_TARGET_TYPE_DOMAIN',
+      'NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY',
+      'NTLMSSP_NEGOTIATE_TARGET_INFO',
+      'NTLMSSP_NEGOTIATE_VERSION',
+      'NTLMSSP_NEGOTIATE_128',
+      'NTLMSSP_NEGOTIATE_KEY_EXCH',
+      'NTLMSSP_NEGOTIATE_56',
+    ]);
+    assert.equal(decodeAuthenticateMessage(authenticate).flags >>> 0, 0xe288a235, 'the AUTHENTICATE flags xfreerdp sends');
     assert.equal(ch.targetInfo!.dnsTreeName, 'corp.example');
     assert.equal(ch.targetInfo!.timestamp!.filetime, SERVER.now!());
     assert.deepEqual(ch.version, SERVER.version);
