@@ -45,9 +45,10 @@ import { NtlmSealer, bytesEqual, checkNtlmV2Response, computeMic, decryptRandomS
  *   STATUS_LOGON_FAILURE (0xC000006D). Windows answers an unknown user and a wrong password
  *   alike; `reason` tells them apart for the server's log only.
  * - channel bindings that the client sent (not Z(16), which MS-NLMP 2.2.2.1 defines as "none")
- *   and that differ from the expected ones: STATUS_BAD_BINDINGS (0xC000035B), what Windows'
- *   SSPI returns (SEC_E_BAD_BINDINGS) for a mismatch. Absent or zero bindings are accepted, as
- *   Windows does under Extended Protection "when supported" (the default).
+ *   and that differ from the expected ones: STATUS_BAD_BINDINGS (0xC000035B), the NTSTATUS
+ *   Windows defines for this (SEC_E_BAD_BINDINGS at the SSPI level); not checked against a live
+ *   Windows server. Absent or zero bindings are accepted (Extended Protection "when
+ *   supported"); a policy that requires bindings is not implemented.
  * - no extended session security or no 128-bit keys in the AUTHENTICATE's flags:
  *   SEC_E_UNSUPPORTED_FUNCTION (0x80090302), as MS-NLMP 3.2.5.2.2 says for a server that
  *   requires 128-bit encryption (Windows' default since Windows 7).
