@@ -3,12 +3,6 @@ import {
   DER_CONTEXT,
   DER_UNIVERSAL,
   TAG_SEQUENCE,
-  derEncode,
-  derExplicit,
-  derInteger,
-  derOctetString,
-  derRawExplicit,
-  derSequence,
   expectTag,
   explicitInner,
   parseDer,
@@ -19,8 +13,16 @@ import {
   required,
   type DerElement,
   type DerStep,
-  type DerValue,
 } from './der.js';
+import {
+  derEncode,
+  derExplicit,
+  derInteger,
+  derOctetString,
+  derRawExplicit,
+  derSequence,
+  type DerValue,
+} from './der-write.js';
 import type { PduHint } from './tpkt.js';
 
 /**
@@ -40,19 +42,19 @@ import type { PduHint } from './tpkt.js';
  * The module's tags are EXPLICIT, so each [n] is a constructed context-specific TLV wrapping
  * one universal TLV.
  *
- * ASN.1 library decision: the DER tree is read and written by `asn1js` 4 (a maintained ASN.1
- * library, as the issue asks), through `der.ts`, which adds what asn1js leaves out: resource
+ * ASN.1 library decision: the DER tree is read and written by `asn1js` 4, a maintained ASN.1
+ * library, as the issue asks. `der.ts` and `der-write.ts` add what asn1js leaves out: resource
  * limits (nesting depth 16, so a buffer of nested headers is a DecodeError, not a stack
  * overflow), DER strictness (definite lengths, primitive strings, children inside their parent,
- * nothing after the value) and DecodeError(kind, pdu, field, offset) for every failure, with the
+ * nothing after the value) and a DecodeError(kind, pdu, field, offset) for every failure, the
  * failing element found by re-parsing, since asn1js reports only an error string. This module
- * checks the TSRequest schema on that tree. Cost, measured as cold `import()` of the built
- * module under `process.hrtime` on Node 20.20 (2-core machine, median of 11 runs, two rounds):
- * this module 42 and 46 ms, asn1js alone 39 and 51, a trivial module 7 and 10, the former
- * ber.ts codec 11 ms; so about 32 ms more start-up, paid by whatever imports CredSSP (the probe
- * command's modules: 77 -> 111 ms). The previous decision (our own `ber.ts`, to save that time)
- * is reversed because the issue asks for a maintained library, and asn1js 4 now has the parser
- * limits that make hostile input safe.
+ * checks the TSRequest schema on that tree. The cost is start-up time, measured as cold
+ * `import()` of the built module under `process.hrtime` on Node 20.20 (2-core machine, median
+ * of 11 runs, two rounds): this module 42 and 46 ms, asn1js alone 39 and 51 ms, a trivial
+ * module 7 and 10 ms, the former codec on `ber.ts` 11 ms. So about 32 ms more, paid by whatever
+ * imports CredSSP (the probe command's modules went from 77 to 111 ms). The earlier decision
+ * (our own `ber.ts`, to save that time) is reversed: the issue asks for the library, and
+ * asn1js 4 now has the parser limits that make hostile input safe to hand it.
  *
  * Decoding rules (strict DER, with one BER liberty):
  * - definite lengths only; a long-form length that would fit a shorter form is accepted (valid

@@ -1,16 +1,5 @@
-import {
-  BitString,
-  Constructed,
-  Enumerated,
-  Integer,
-  ObjectIdentifier,
-  OctetString,
-  Primitive,
-  Sequence,
-  fromBER,
-  type BaseBlock,
-} from 'asn1js';
-import { DecodeError, EncodeError, type DecodeErrorKind } from './errors.js';
+import { fromBER, type BaseBlock, type ObjectIdentifier } from 'asn1js';
+import { DecodeError, type DecodeErrorKind } from './errors.js';
 
 /**
  * Strict DER (ITU-T X.690 section 10) on top of the `asn1js` library, for the CredSSP and SPNEGO
@@ -30,7 +19,7 @@ import { DecodeError, EncodeError, type DecodeErrorKind } from './errors.js';
  *   octets in definite lengths and tag numbers in a longer form than needed: all errors here.
  *
  * One BER liberty remains, as in `ber.ts`: a long-form length that would fit a shorter form is
- * accepted (encoders always write the shortest form).
+ * accepted (the encoders in der-write.ts always write the shortest form).
  */
 
 /** Nesting limit: TSRequest needs 6 levels, TSSmartCardCreds 5, SPNEGO 6. */
@@ -361,68 +350,4 @@ export function readBitString(el: DerElement, pdu: string, field: string): { unu
 export function utf16(bytes: Uint8Array, el: DerElement, pdu: string, field: string): string {
   if (bytes.length % 2 !== 0) throw new DecodeError('InvalidField', pdu, field, el.offset, `odd length ${bytes.length} for UTF-16LE text`);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf16le');
-}
-
-// ---------------------------------------------------------------------------------------------
-// writing: asn1js blocks, DER by construction (shortest lengths and integers)
-
-export type DerValue = BaseBlock;
-
-export function derSequence(items: DerValue[]): DerValue {
-  return new Sequence({ value: items });
-}
-
-/** An EXPLICIT tag around one value: [n] (context class) or [APPLICATION n]. */
-export function derExplicit(tag: number, inner: DerValue, cls = DER_CONTEXT): DerValue {
-  return new Constructed({ idBlock: { tagClass: cls + 1, tagNumber: tag }, value: [inner] });
-}
-
-/** A constructed [n] whose contents are written as given (a value kept from decoding). */
-export function derRawExplicit(tag: number, contents: Uint8Array): DerValue {
-  const raw = new Primitive({ idBlock: { tagClass: DER_CONTEXT + 1, tagNumber: tag }, valueHex: contents });
-  raw.idBlock.isConstructed = true; // asn1js writes a Primitive's contents as they are
-  return raw;
-}
-
-export function derOctetString(bytes: Uint8Array): DerValue {
-  return new OctetString({ valueHex: bytes });
-}
-
-function checkInteger32(v: number, pdu: string, field: string): void {
-  if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
-    throw new EncodeError(pdu, field, `${v} is not an integer in -2^31..2^32-1`);
-  }
-}
-
-/** An INTEGER in -2^31 .. 2^32-1, minimal two's complement. */
-export function derInteger(v: number, pdu: string, field: string): DerValue {
-  checkInteger32(v, pdu, field);
-  return new Integer({ value: v });
-}
-
-export function derEnumerated(v: number, pdu: string, field: string): DerValue {
-  checkInteger32(v, pdu, field);
-  return new Enumerated({ value: v });
-}
-
-const OID_PATTERN = /^[0-2](\.(0|[1-9][0-9]{0,14}))+$/;
-
-/** An OBJECT IDENTIFIER from dotted form ("1.3.6.1.5.5.2"). */
-export function derOid(oid: string, pdu: string, field: string): DerValue {
-  const arcs = oid.split('.').map(Number);
-  if (!OID_PATTERN.test(oid) || arcs.some((a) => !Number.isSafeInteger(a)) || (arcs[0]! < 2 && arcs[1]! >= 40)) {
-    throw new EncodeError(pdu, field, `${JSON.stringify(oid)} is not a dotted object identifier`);
-  }
-  return new ObjectIdentifier({ value: oid });
-}
-
-export function derBitString(bytes: Uint8Array, unusedBits: number): DerValue {
-  return new BitString({ valueHex: bytes, unusedBits });
-}
-
-/** The DER bytes of a value. */
-export function derEncode(v: DerValue, pdu: string): Buffer {
-  const out = v.toBER();
-  if (out.byteLength === 0) throw new EncodeError(pdu, 'value', `asn1js: ${v.error || 'empty encoding'}`);
-  return Buffer.from(out);
 }
