@@ -43,6 +43,7 @@ import {
 } from '../../src/pdu/ntlm.js';
 import { frames, loadCapture, streamBytes, type Direction } from '../fixtures/pcaps.js';
 import { decodesOrDecodeError, fuzzMutations, fuzzRandom, fuzzTruncations, hex, RUNS, throwsDecode } from './fuzz-helpers.js';
+import { fuzzDerTrees } from './der-fuzz.js';
 
 const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -659,6 +660,10 @@ describe('fuzz', () => {
     fuzzRandom(decodeTsRequest, h('30'));
     fuzzRandom(decodeTsRequest, h('3081'));
     fuzzRandom(decodeTsRequest, h('3040a003020106'));
+  });
+
+  it('decodeTsRequest: random DER trees, changed and cut', () => {
+    fuzzDerTrees(decodeTsRequest);
   });
 
   it('decodeTsRequest: every truncation of every captured TSRequest fails', () => {
