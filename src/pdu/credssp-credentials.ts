@@ -63,7 +63,7 @@ const CRED_TYPES = [CRED_TYPE_PASSWORD, CRED_TYPE_SMARTCARD, CRED_TYPE_REMOTE_GU
 export interface TsCredentials {
   /** CRED_TYPE_PASSWORD, CRED_TYPE_SMARTCARD or CRED_TYPE_REMOTE_GUARD */
   credType: number;
-  /** the DER of a TSPasswordCreds, TSSmartCardCreds or TSRemoteGuardCreds */
+  /** the DER of a TSPasswordCreds, TSSmartCardCreds or TSRemoteGuardCreds (secrets inside; decoded: a view into the input) */
   credentials: Uint8Array;
 }
 

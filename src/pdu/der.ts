@@ -13,7 +13,8 @@ import { DecodeError, type DecodeErrorKind } from './errors.js';
  *   fields are views into it (a password can be zeroed where it lies);
  * - asn1js reports a failure as `offset: -1` and an error string, without a position: we find
  *   the element that failed by parsing again from the first child the failed parent did not
- *   keep, level by level, and report its offset and field;
+ *   keep, level by level, and report its offset and field; what asn1js throws instead (it
+ *   interprets some contents: a malformed UTCTime) is an InvalidField at offset 0;
  * - asn1js does not check that a child ends inside its parent, nor that nothing follows the
  *   outer element, and it accepts indefinite lengths, constructed strings, end-of-contents
  *   octets in definite lengths and tag numbers in a longer form than needed: all errors here.
@@ -24,7 +25,7 @@ import { DecodeError, type DecodeErrorKind } from './errors.js';
 
 /** Nesting limit: TSRequest needs 6 levels, TSSmartCardCreds 5, SPNEGO 6. */
 export const DER_MAX_DEPTH = 16;
-/** Element limit for one decode (asn1js's default): a 64 KiB TSRequest of 2-byte elements has 32 K. */
+/** Element limit for one decode (asn1js's default); real TSRequests have a few dozen, 64 KiB of 2-byte elements 32 K. */
 const DER_MAX_NODES = 10_000;
 
 /** Tag classes (X.690 8.1.2.2), numbered as the top two bits of the identifier octet. */
