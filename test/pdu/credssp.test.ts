@@ -43,6 +43,7 @@ import {
 } from '../../src/pdu/ntlm.js';
 import { frames, loadCapture, streamBytes, type Direction } from '../fixtures/pcaps.js';
 import { decodesOrDecodeError, fuzzMutations, fuzzRandom, fuzzTruncations, hex, RUNS, throwsDecode } from './fuzz-helpers.js';
+import { fuzzDerTrees } from './der-fuzz.js';
 
 const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -355,9 +356,11 @@ describe('TSRequest: encoding and strictness', () => {
     throwsDecode(() => decodeTsRequest(h('300b a003020106 a20424020400')), 'UnexpectedType', 'authInfo'); // constructed OCTET STRING
     throwsDecode(() => decodeTsRequest(h('3009 a003020106 a2050400')), 'NotEnoughBytes', 'authInfo'); // [2] longer than the SEQUENCE
     throwsDecode(() => decodeTsRequest(h('300a a003020106 a404020100')), 'NotEnoughBytes', 'errorCode'); // INTEGER longer than [4]
-    throwsDecode(() => decodeTsRequest(h('300c a003020106 a1053003a00100')), 'UnexpectedType', 'negoTokens[0]');
+    throwsDecode(() => decodeTsRequest(h('300d a003020106 a1063004a0020400')), 'UnexpectedType', 'negoTokens[0]'); // [0] without its SEQUENCE
+    throwsDecode(() => decodeTsRequest(h('300c a003020106 a1053003a00100')), 'NotEnoughBytes', 'negoTokens[0].negoToken'); // [0] holds 00
     throwsDecode(() => decodeTsRequest(h('300d a003020106 a106300430020400')), 'UnexpectedType', 'negoTokens[0].negoToken');
-    throwsDecode(() => decodeTsRequest(h('300b a003020106 a604 020101 00')), 'TrailingBytes', '[6]');
+    throwsDecode(() => decodeTsRequest(h('300c a003020106 a605 020101 0500')), 'TrailingBytes', '[6]');
+    throwsDecode(() => decodeTsRequest(h('300b a003020106 a604 020101 00')), 'NotEnoughBytes', '[6]'); // 00 is a cut TLV
   });
 
   it('refuses to encode values DER cannot carry here', () => {
@@ -391,6 +394,80 @@ describe('TSRequest: encoding and strictness', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+/** `depth` nested copies of a constructed header around `inner`, each with its definite length. */
+function nested(depth: number, header: number, inner: Uint8Array): Buffer {
+  const heads: Buffer[] = [];
+  let len = inner.length;
+  for (let i = 0; i < depth; i++) {
+    const head = len < 0x80 ? [header, len] : len < 0x100 ? [header, 0x81, len] : len < 0x10000 ? [header, 0x82, len >> 8, len & 0xff] : [header, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
+    heads.push(Buffer.from(head));
+    len += head.length;
+  }
+  return Buffer.concat([...heads.reverse(), inner]);
+}
+
+describe('TSRequest: hostile DER', () => {
+  it('indefinite lengths, at the top and inside, are DecodeErrors', () => {
+    throwsDecode(() => decodeTsRequest(h('3080 a003020106 0000')), 'UnsupportedValue', 'SEQUENCE');
+    throwsDecode(() => decodeTsRequest(h('300b a080020106 0000 a2020400')), 'UnsupportedValue', 'version');
+    throwsDecode(() => decodeTsRequest(h('3009 a003020106 a2 80 0000')), 'UnsupportedValue', 'authInfo');
+  });
+
+  it('lengths that disagree with the bytes are DecodeErrors at the element that lies', () => {
+    throwsDecode(() => decodeTsRequest(h('3006 a003020106')), 'NotEnoughBytes', 'SEQUENCE'); // outer too long
+    throwsDecode(() => decodeTsRequest(h('3004 a003020106')), 'NotEnoughBytes', 'version'); // outer too short: [0] overruns it
+    throwsDecode(() => decodeTsRequest(h('3005 a004020106')), 'NotEnoughBytes', 'version'); // [0] claims a byte the input lacks
+    throwsDecode(() => decodeTsRequest(h('300c a003020106 a202 0403 aabbcc')), 'NotEnoughBytes', 'authInfo'); // OCTET STRING overruns [2]
+    throwsDecode(() => decodeTsRequest(h('3084ffffffff a003020106')), 'NotEnoughBytes', 'SEQUENCE'); // 4 GiB
+    throwsDecode(() => decodeTsRequest(h('3089 010000000000000000')), 'UnsupportedValue', 'SEQUENCE'); // 9 length octets
+    throwsDecode(() => decodeTsRequest(h('30ff')), 'InvalidField', 'SEQUENCE'); // reserved length octet
+    const e = throwsDecode(() => decodeTsRequest(h('300e a003020106 a1073005 3003a00104')), 'NotEnoughBytes', 'negoTokens[0].negoToken');
+    assert.equal(e.root().offset, 15); // the 04 whose length octet is missing
+  });
+
+  it('10,000-deep nesting, and 64 KiB of nested headers, are DecodeErrors, not stack overflows', () => {
+    const deepDefinite = nested(10_000, 0xa1, h('0400'));
+    assert.ok(deepDefinite.length > 30_000);
+    throwsDecode(() => decodeTsRequest(nested(1, 0x30, deepDefinite)), 'UnsupportedValue', 'negoTokens[0].negoToken');
+    throwsDecode(() => decodeTsRequest(nested(10_000, 0x30, h('0400'))), 'UnsupportedValue', 'field'); // a universal tag in a TSRequest
+    const inner = nested(10_000, 0xa6, h('0400'));
+    const req = Buffer.concat([h('a003020106'), inner]);
+    const e = throwsDecode(() => decodeTsRequest(nested(1, 0x30, req)), 'UnsupportedValue', '[6]');
+    assert.match(e.message, /nesting depth/);
+    const indefinite = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < indefinite.length; i += 2) indefinite.set([0x30, 0x80], i);
+    throwsDecode(() => decodeTsRequest(indefinite), 'UnsupportedValue', 'field');
+    const constructedTags = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < constructedTags.length; i += 2) constructedTags.set([0xa1, 0x80], i);
+    throwsDecode(() => decodeTsRequest(nested(1, 0x30, Buffer.concat([h('a003020106'), constructedTags]))), 'UnsupportedValue', 'negoTokens[0].negoToken');
+  });
+
+  it('huge and malformed INTEGERs are DecodeErrors', () => {
+    const huge = Buffer.concat([h('3069 a067 0265 01'), Buffer.alloc(100, 0xab)]);
+    assert.equal(huge.length, 0x69 + 2);
+    throwsDecode(() => decodeTsRequest(huge), 'UnsupportedValue', 'version');
+    const hugeError = Buffer.concat([h('306e a003020106 a467 0265 ff'), Buffer.alloc(100, 0x01)]);
+    throwsDecode(() => decodeTsRequest(hugeError), 'UnsupportedValue', 'errorCode');
+    throwsDecode(() => decodeTsRequest(h('3009 a003020106 a4020200')), 'InvalidField', 'errorCode'); // no content octets
+    throwsDecode(() => decodeTsRequest(h('300b a003020106 a4040202ff80')), 'InvalidField', 'errorCode'); // padded negative
+    throwsDecode(() => decodeTsRequest(h('3007 a005 2203 020106')), 'InvalidField', 'version'); // constructed INTEGER
+  });
+
+  it('constructed OCTET STRINGs, odd tags and end-of-contents are DecodeErrors', () => {
+    throwsDecode(() => decodeTsRequest(h('300f a003020106 a508 2406 0401aa 0401bb')), 'UnexpectedType', 'clientNonce');
+    throwsDecode(() => decodeTsRequest(h('3011 a003020106 a10a 3008 3006 a004 24020400')), 'UnexpectedType', 'negoTokens[0].negoToken');
+    throwsDecode(() => decodeTsRequest(h('3008 a003020106 bf0200')), 'InvalidField', 'authInfo'); // [2] in the long tag form
+    throwsDecode(() => decodeTsRequest(h('3009 a003020106 bf802800')), 'InvalidField', '[40]'); // leading 0x80 in the tag
+    throwsDecode(() => decodeTsRequest(h('3009 a003020106 a6020000')), 'InvalidField', '[6]'); // end-of-contents
+    throwsDecode(() => decodeTsRequest(h('3009 a003020106 a6021800')), 'InvalidField'); // a GeneralizedTime asn1js throws on
+  });
+
+  it('trailing bytes after the TSRequest are DecodeErrors', () => {
+    throwsDecode(() => decodeTsRequest(h('3005a003020106 3005a003020106')), 'TrailingBytes', 'SEQUENCE');
+    throwsDecode(() => decodeTsRequest(h('3005a003020106 00')), 'TrailingBytes', 'SEQUENCE');
   });
 });
 
@@ -583,6 +660,10 @@ describe('fuzz', () => {
     fuzzRandom(decodeTsRequest, h('30'));
     fuzzRandom(decodeTsRequest, h('3081'));
     fuzzRandom(decodeTsRequest, h('3040a003020106'));
+  });
+
+  it('decodeTsRequest: random DER trees, changed and cut', () => {
+    fuzzDerTrees(decodeTsRequest);
   });
 
   it('decodeTsRequest: every truncation of every captured TSRequest fails', () => {
