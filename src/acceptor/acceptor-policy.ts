@@ -1,3 +1,5 @@
+import type { CredsspAccountLookup, CredsspServerSettings } from './credssp-server.js';
+
 /**
  * What the acceptor asks of a server policy: how to answer the negotiation, which encryption
  * to impose. src/policy turns a Windows- or xrdp-style ServerPolicy into this; the acceptor
@@ -39,4 +41,9 @@ export interface AcceptorPolicy {
    * checked), then sends STATUS_VALID_CLIENT.
    */
   licensing?: 'valid-client' | 'platform-challenge';
+  /**
+   * CredSSP after a HYBRID / HYBRID_EX selection: the server's CredSSP behaviour and the accounts
+   * it knows. Absent: the acceptor closes after TLS and says why.
+   */
+  credssp?: { settings: CredsspServerSettings; accounts: CredsspAccountLookup };
 }

@@ -18,7 +18,7 @@ import {
   RN_USER_REQUESTED,
 } from '../pdu/mcs.js';
 import { decodeDomainPdu, encodeDomainPdu, MCS_GLOBAL_CHANNEL_ID, sendData, type DomainPdu } from '../pdu/mcs-domain.js';
-import { failureCodeName, PROTOCOL, protocolName, type RdpNegFailure, type RdpNegRsp } from '../pdu/nego.js';
+import { failureCodeName, NEG_REQ_FLAGS, PROTOCOL, protocolName, type RdpNegFailure, type RdpNegRsp } from '../pdu/nego.js';
 import { SEC_EXCHANGE_PKT, SEC_INFO_PKT, SEC_LICENSE_PKT, decodeSecurityExchangePdu } from '../pdu/security-header.js';
 import { ENCRYPTION_LEVEL_NONE, encodeServerDataBlocks, type ServerDataBlock } from '../pdu/server-data.js';
 import { decodeSharePdus, encodeSharePdu, STREAM_LOW, type SharePdu } from '../pdu/share.js';
@@ -34,6 +34,10 @@ import {
 import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, type PduHint } from '../pdu/tpkt.js';
 import { decodeConnectionRequest, decodeX224Data, encodeConnectionConfirm, encodeX224Data, type ConnectionRequest } from '../pdu/x224.js';
 import type { AcceptorPolicy } from './acceptor-policy.js';
+import { CredsspServer } from './credssp-server.js';
+import { AUTHZ_SUCCESS, encodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
+import { TSREQUEST_HINT } from '../pdu/credssp.js';
+import { ntStatusName } from '../pdu/ntstatus.js';
 import { serverCapabilitySets } from './server-capabilities.js';
 import type { ServerIdentity } from './server-identity.js';
 import { licensingIdentity, ServerLicensing } from './server-licensing.js';
@@ -71,6 +75,20 @@ export interface ConnectionSummary {
   autoLogon?: boolean;
   /** MAC forms the client used (SEC_SECURE_CHECKSUM or not) */
   macForms?: string[];
+  /** the CredSSP exchange (HYBRID, HYBRID_EX): the client's version, who logged on, with what */
+  nla?: {
+    clientVersion?: number;
+    /** the client's NTLM NEGOTIATE: flags and VERSION (client fingerprint evidence) */
+    negotiateFlags?: number;
+    ntlmVersion?: string;
+    spnego?: boolean;
+    user?: string;
+    domain?: string;
+    workstation?: string;
+    credentials?: string;
+    /** the NTSTATUS a failed logon ended with */
+    status?: string;
+  };
   outcome: 'finalized' | 'refused' | 'error' | 'in-progress';
   reason: string;
 }
@@ -80,6 +98,7 @@ export type AcceptorEvent = { type: 'received' | 'sent'; pdu: string; summary: s
 type Phase =
   | 'ConnectionRequest'
   | 'SecurityUpgrade'
+  | 'Credssp'
   | 'ConnectInitial'
   | 'ErectDomain'
   | 'AttachUser'
@@ -117,6 +136,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   private refuseAtMcs?: string;
   /** the MS-RDPELE exchange, when the policy asks for a platform challenge */
   private licensing?: ServerLicensing;
+  /** the CredSSP exchange after TLS, when HYBRID or HYBRID_EX was selected */
+  private credssp?: CredsspServer;
   readonly summary: ConnectionSummary = { requestedProtocols: null, selectedProtocol: null, failureCode: null, outcome: 'in-progress', reason: '' };
 
   constructor(
@@ -137,6 +158,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
 
   nextPduHint(): PduHint | null {
     if (this.phase === 'Done' || this.phase === 'SecurityUpgrade') return null;
+    if (this.phase === 'Credssp') return TSREQUEST_HINT;
     // clients send fast-path input once they have sent their Confirm Active
     return this.phase === 'ClientFinalization' || this.phase === 'Active' ? TPKT_OR_FASTPATH_HINT : TPKT_HINT;
   }
@@ -159,17 +181,63 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   }
 
   /** Resume after the TLS handshake the driver did as the server. */
-  markSecurityUpgradeDone(info: { version: string; cipher?: { standardName: string } }): Out {
+  markSecurityUpgradeDone(info: { version: string; cipher?: { standardName: string }; serverPublicKey?: Uint8Array }): Out {
     const out: Out = { output: [], events: [] };
     this.summary.tls = { version: info.version, cipher: info.cipher?.standardName ?? '' };
     out.events.push({ type: 'note', text: `TLS ${info.version} ${info.cipher?.standardName ?? ''}` });
     if (this.selected & (PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX)) {
-      // CredSSP is not implemented yet: say so and close rather than pretend
-      this.finish('error', `${protocolName(this.selected)} selected, but this server does not implement CredSSP yet; closing after TLS`, out);
+      const c = this.policy.credssp;
+      if (!c || !info.serverPublicKey) {
+        this.finish('error', `${protocolName(this.selected)} selected, but this acceptor has no CredSSP settings; closing after TLS`, out);
+        return out;
+      }
+      // MS-CSSP 3.2.5: the client speaks first, with its NEGOTIATE
+      this.credssp = new CredsspServer({
+        settings: c.settings,
+        accounts: c.accounts,
+        publicKey: info.serverPublicKey,
+        restrictedAdminRequested: ((this.request?.negReq?.flags ?? 0) & NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED) !== 0,
+        random: (n) => Buffer.from(this.random(n)),
+      });
+      this.phase = 'Credssp';
       return out;
     }
     this.phase = 'ConnectInitial';
     return out;
+  }
+
+  /** One TSRequest of the CredSSP exchange; on success HYBRID_EX gets its Early User Authorization Result. */
+  private onCredssp(input: Uint8Array, out: Out): void {
+    const r = this.credssp!.step(input);
+    out.output.push(...r.output);
+    for (const text of r.notes) out.events.push({ type: 'note', text: `CredSSP: ${text}` });
+    const result = r.result;
+    const hello = this.credssp!.client;
+    if (hello && !this.summary.nla) {
+      this.summary.nla = {
+        clientVersion: hello.credsspVersion,
+        negotiateFlags: hello.negotiateFlags,
+        spnego: hello.spnego,
+        ...(hello.ntlmVersion ? { ntlmVersion: hello.ntlmVersion } : {}),
+      };
+    }
+    if (!result) return;
+    if (!result.ok) {
+      this.summary.nla = {
+        ...this.summary.nla,
+        ...(result.clientVersion !== undefined ? { clientVersion: result.clientVersion } : {}),
+        ...(result.user !== undefined ? { user: result.user, domain: result.domain ?? '' } : {}),
+        ...(result.status !== undefined ? { status: ntStatusName(result.status) } : {}),
+      };
+      throw new AcceptorRefusal('refused', `CredSSP: ${result.reason}`);
+    }
+    this.summary.nla = { ...this.summary.nla, clientVersion: result.clientVersion, user: result.user, domain: result.domain, workstation: result.workstation, credentials: result.credentials };
+    if (this.selected === PROTOCOL.HYBRID_EX) {
+      // MS-RDPBCGR 2.2.10.2 (and 5.4.2.2): four bytes inside TLS, before the MCS Connect Initial
+      out.output.push(encodeEarlyUserAuthResult({ authorizationResult: AUTHZ_SUCCESS }));
+      out.events.push({ type: 'sent', pdu: 'Early User Authorization Result', summary: 'AUTHZ_SUCCESS' });
+    }
+    this.phase = 'ConnectInitial';
   }
 
   private finish(outcome: ConnectionSummary['outcome'], reason: string, out: Out, disconnect = false): void {
@@ -184,6 +252,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     switch (this.phase) {
       case 'ConnectionRequest':
         return this.onConnectionRequest(input, out);
+      case 'Credssp':
+        return this.onCredssp(input, out);
       case 'ConnectInitial':
         return this.onConnectInitial(input, out);
       default:

@@ -19,6 +19,43 @@ interface ServeCliOptions {
   jsonLog?: string;
   maxConnections: string;
   licensing: string;
+  users?: string;
+  credsspVersion?: string;
+  allowEncryptionOracle?: string;
+  restrictedAdmin?: boolean;
+  ntlmComputer?: string;
+  ntlmDomain?: string;
+}
+
+/** --credssp-version, --allow-encryption-oracle, --restricted-admin, --ntlm-computer, --ntlm-domain. */
+function credsspOptions(o: ServeCliOptions) {
+  const credssp: { versions?: number[]; checkNonce?: boolean; allowEncryptionOracle?: 0 | 1 | 2; restrictedAdmin?: boolean } = {};
+  if (o.credsspVersion !== undefined) {
+    const v = Number(o.credsspVersion);
+    if (!Number.isInteger(v) || v < 2 || v > 6) throw new UsageError('--credssp-version takes 2 to 6 (5 and 6 have the CVE-2018-0886 fix)');
+    credssp.versions = Array.from({ length: v - 1 }, (_, i) => i + 2);
+  }
+  if (o.allowEncryptionOracle !== undefined) {
+    const v = Number(o.allowEncryptionOracle);
+    if (v !== 0 && v !== 1 && v !== 2) throw new UsageError('--allow-encryption-oracle takes 0 (Force Updated Clients), 1 (Mitigated) or 2 (Vulnerable)');
+    credssp.allowEncryptionOracle = v;
+    credssp.checkNonce = v === 0;
+  }
+  if (o.restrictedAdmin) credssp.restrictedAdmin = true;
+  const name = o.ntlmComputer;
+  const domain = o.ntlmDomain;
+  if (name !== undefined && !/^[A-Za-z0-9-]{1,15}$/.test(name)) throw new UsageError('--ntlm-computer takes a NetBIOS name (1-15 letters, digits, -)');
+  const ntlmNames =
+    name !== undefined || domain !== undefined
+      ? {
+          nbComputerName: (name ?? 'RDPSEC').toUpperCase(),
+          nbDomainName: (domain ?? name ?? 'RDPSEC').split('.')[0]!.toUpperCase(),
+          dnsComputerName: domain ? `${(name ?? 'rdpsec').toLowerCase()}.${domain.toLowerCase()}` : (name ?? 'rdpsec').toLowerCase(),
+          dnsDomainName: (domain ?? name ?? 'rdpsec').toLowerCase(),
+          ...(domain ? { dnsTreeName: domain.toLowerCase() } : {}),
+        }
+      : undefined;
+  return { credssp, ...(ntlmNames ? { ntlmNames } : {}) };
 }
 
 /** A port or a range A-B (one listener per port, for test fleets). */
@@ -96,6 +133,12 @@ export function registerServe(program: Command): void {
     .option('--json-log <file>', 'append one JSON object per connection to this file')
     .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
     .option('--licensing <mode>', 'valid-client (STATUS_VALID_CLIENT at once) or platform-challenge (the full MS-RDPELE exchange, as Windows in its grace period)', 'valid-client')
+    .option('--users <file>', 'NLA accounts: user:domain:NTHASH[:STATE] lines, or the lines of winpr-hash -f sam')
+    .option('--credssp-version <n>', 'the highest CredSSP version spoken: 6 (patched, default), or 2-4 as a host before the March 2018 update')
+    .option('--allow-encryption-oracle <n>', 'CredSSP AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable')
+    .option('--restricted-admin', 'accept restricted admin logons (DisableRestrictedAdmin=0)')
+    .option('--ntlm-computer <name>', 'the NetBIOS computer name in the NTLM CHALLENGE (default RDPSEC)')
+    .option('--ntlm-domain <name>', 'the DNS domain in the NTLM CHALLENGE (default: a workgroup host)')
     .action(async (o: ServeCliOptions) => {
       const { PolicyError } = await import('../policy/errors.js');
       const { formatRecord, serve } = await import('../serve/server.js');
@@ -110,6 +153,17 @@ export function registerServe(program: Command): void {
       const maxConnections = Number(o.maxConnections);
       if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new UsageError('--max-connections takes a positive integer');
       if (o.licensing !== 'valid-client' && o.licensing !== 'platform-challenge') throw new UsageError('--licensing takes valid-client or platform-challenge');
+      const credssp = credsspOptions(o);
+      let users;
+      if (o.users) {
+        const { parseUsersFile } = await import('../policy/users-file.js');
+        try {
+          users = parseUsersFile(readFileSync(o.users, 'utf8'), o.users);
+        } catch (err) {
+          if (err instanceof PolicyError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
       const tls = await certificate(o, policy);
       for (const w of policy.warnings) process.stderr.write(`rdpsec serve: ${policy.name}: ${w.message}\n`);
       const listeners = await serve({
@@ -119,6 +173,8 @@ export function registerServe(program: Command): void {
         tls,
         maxConnections,
         licensing: o.licensing,
+        credssp,
+        ...(users ? { users } : {}),
         onConnection: (r) => {
           process.stdout.write(formatRecord(r) + '\n');
           if (o.jsonLog) appendFileSync(o.jsonLog, JSON.stringify(r) + '\n');

@@ -10,6 +10,7 @@ import {
 import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
 import { randomBytes } from 'node:crypto';
 import { RdpCryptoError } from '../crypto/errors.js';
+import { NtlmError } from '../crypto/ntlm-context.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { decodeMcsDisconnectProviderUltimatum, encodeMcsDisconnectProviderUltimatum, mcsReasonName, RN_USER_REQUESTED } from '../pdu/mcs.js';
 import { ClientActivation, type ActivationConfig, type ActivationResult } from './activation.js';
@@ -24,7 +25,8 @@ import {
 } from '../pdu/x224.js';
 import { ConnectorError, type ConnectorErrorCode } from './errors.js';
 import { TSREQUEST_HINT } from '../pdu/credssp.js';
-import { buildCredsspNegotiate, readCredsspChallenge, type CredsspNegotiateOutcome } from './credssp-negotiate.js';
+import { CredsspClient, type CredsspClientConfig, type CredsspClientOutcome } from './credssp-client.js';
+import { EARLY_USER_AUTH_RESULT_HINT, AUTHZ_SUCCESS, decodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
 import { buildMcsConnectInitial, readMcsConnectResponse, type ClientDataConfig, type McsConnectOutcome } from './mcs-connect.js';
 import type { Pause, Sequence, StepResult } from './sequence.js';
 
@@ -47,9 +49,17 @@ export interface ConnectorConfig {
   /**
    * how far to go: the Connection Confirm; the TLS upgrade when one was selected; the first
    * CredSSP round trip (NTLM NEGOTIATE -> CHALLENGE) when HYBRID or HYBRID_EX was selected; or
-   * the MCS Connect Response
+   * the whole CredSSP exchange (with `credssp.credentials`; for HYBRID_EX up to the Early User
+   * Authorization Result); or the MCS Connect Response; or activation
    */
-  stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'mcs-connect' | 'activation';
+  stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'credssp' | 'mcs-connect' | 'activation';
+  /**
+   * CredSSP (MS-CSSP) after a HYBRID / HYBRID_EX selection: our version and AllowEncryptionOracle,
+   * and the credentials. Without credentials the exchange stops after the server's CHALLENGE
+   * and, for stopAfter 'mcs-connect' or 'activation', the attempt ends there (the server would
+   * want a logon).
+   */
+  credssp?: CredsspClientConfig;
   /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
   clientData: ClientDataConfig;
   /** for stopAfter 'activation': MAC form, credentials; randomness is injected for tests */
@@ -76,7 +86,7 @@ export interface ConnectorResult {
   /** true when the Confirm carried no RDP_NEG_RSP (legacy answer) */
   legacyConfirm: boolean;
   security?: SecurityUpgradeInfo;
-  credssp?: CredsspNegotiateOutcome;
+  credssp?: CredsspClientOutcome;
   mcs?: McsConnectOutcome;
   activation?: ActivationResult;
 }
@@ -85,7 +95,8 @@ type State =
   | { kind: 'SendConnectionRequest' }
   | { kind: 'WaitConnectionConfirm' }
   | { kind: 'SecurityUpgrade'; partial: ConnectorResult }
-  | { kind: 'WaitCredsspChallenge'; partial: ConnectorResult }
+  | { kind: 'Credssp'; partial: ConnectorResult; client: CredsspClient }
+  | { kind: 'WaitEarlyUserAuth'; partial: ConnectorResult }
   | { kind: 'SendMcsConnectInitial'; partial: ConnectorResult }
   | { kind: 'WaitMcsConnectResponse'; partial: ConnectorResult }
   | { kind: 'Activating'; partial: ConnectorResult; activation: ClientActivation }
@@ -94,8 +105,8 @@ type State =
 
 /** Protocols after which the connection continues inside TLS (MS-RDPBCGR 5.4.5). */
 const TLS_PROTOCOLS = PROTOCOL.SSL | PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
-/** Protocols whose next step after TLS is CredSSP or RDSTLS/AAD authentication, which this machine does not do yet. */
-const AUTH_AFTER_TLS = PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX | PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
+/** Protocols whose next step after TLS is RDSTLS/AAD authentication, which this machine does not do yet. */
+const AUTH_AFTER_TLS = PROTOCOL.RDSTLS | PROTOCOL.RDSAAD;
 /** Protocols that run CredSSP after TLS (MS-RDPBCGR 5.4.5.2). */
 const CREDSSP_PROTOCOLS = PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX;
 
@@ -135,8 +146,10 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       case 'WaitConnectionConfirm':
       case 'WaitMcsConnectResponse':
         return TPKT_HINT;
-      case 'WaitCredsspChallenge':
+      case 'Credssp':
         return TSREQUEST_HINT;
+      case 'WaitEarlyUserAuth':
+        return EARLY_USER_AUTH_RESULT_HINT;
       case 'Activating':
         return this.st.activation.hint();
       default:
@@ -153,6 +166,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         this.fail(new ConnectorError('DECODE_ERROR', this.phase, `malformed PDU: ${err.message}`, err));
       } else if (err instanceof ConnectorError) {
         this.fail(err);
+      } else if (err instanceof NtlmError) {
+        this.fail(new ConnectorError('CREDSSP_ERROR', this.phase, `NTLM: ${err.message}`));
       } else if (err instanceof RdpCryptoError) {
         const code = err.kind === 'MacMismatch' ? 'MAC_MISMATCH' : 'DECODE_ERROR';
         this.fail(new ConnectorError(code, this.phase, `a server PDU failed its check: ${err.message}`));
@@ -173,10 +188,14 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       output: [],
       events: [{ type: 'security-upgrade', protocol: protocolName(partial.selectedProtocol), version: info.version }],
     };
-    if (this.config.stopAfter === 'credssp-challenge' && partial.selectedProtocol & CREDSSP_PROTOCOLS) {
-      out.output.push(buildCredsspNegotiate());
-      out.events.push({ type: 'sent', pdu: 'TSRequest', summary: 'CredSSP NTLM NEGOTIATE_MESSAGE' });
-      this.st = { kind: 'WaitCredsspChallenge', partial };
+    const stop = this.config.stopAfter;
+    if (partial.selectedProtocol & CREDSSP_PROTOCOLS && (stop === 'credssp-challenge' || stop === 'credssp' || this.goesToMcs())) {
+      const cfg = this.config.credssp ?? {};
+      const client = new CredsspClient(stop === 'credssp-challenge' ? { ...cfg, credentials: undefined } : cfg, info.serverPublicKey);
+      partial.credssp = client.outcome;
+      out.output.push(client.start());
+      out.events.push({ type: 'sent', pdu: 'TSRequest', summary: `CredSSP version ${client.outcome.clientVersion}, NTLM NEGOTIATE_MESSAGE` });
+      this.st = { kind: 'Credssp', partial, client };
     } else if (!this.goesToMcs()) {
       this.st = { kind: 'Connected', result: partial };
     } else if (partial.selectedProtocol & AUTH_AFTER_TLS) {
@@ -188,6 +207,16 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       this.advance(null, out);
     }
     return out;
+  }
+
+  /** CredSSP done: stop (stopAfter 'credssp') or go on with the MCS Connect Initial inside TLS. */
+  private afterAuthentication(partial: ConnectorResult, out: StepResult<ConnectorEvent>): void {
+    if (!this.goesToMcs()) {
+      this.st = { kind: 'Connected', result: partial };
+      return;
+    }
+    this.st = { kind: 'SendMcsConnectInitial', partial };
+    this.advance(null, out);
   }
 
   private goesToMcs(): boolean {
@@ -202,7 +231,8 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         return 'x224';
       case 'SecurityUpgrade':
         return 'tls';
-      case 'WaitCredsspChallenge':
+      case 'Credssp':
+      case 'WaitEarlyUserAuth':
         return 'credssp';
       case 'Activating':
         return 'activation';
@@ -292,14 +322,38 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         }
         return;
       }
-      case 'WaitCredsspChallenge': {
-        const credssp = readCredsspChallenge(need(input));
+      case 'Credssp': {
+        const before = st.client.outcome.stage;
+        const reply = st.client.step(need(input));
+        const o = st.client.outcome;
         out.events.push({
           type: 'received',
           pdu: 'TSRequest',
-          summary: `version ${credssp.serverVersion}${credssp.challenge ? ', NTLM CHALLENGE_MESSAGE' : ''}${credssp.errorCode !== undefined ? `, errorCode 0x${credssp.errorCode.toString(16)}` : ''}`,
+          summary: `version ${o.serverVersion}${before === 'challenge' && o.challenge ? ', NTLM CHALLENGE_MESSAGE' : ''}${before === 'authenticate-sent' ? ', pubKeyAuth checked' : ''}`,
         });
-        this.st = { kind: 'Connected', result: { ...st.partial, credssp } };
+        if (reply) {
+          out.output.push(reply);
+          out.events.push({ type: 'sent', pdu: 'TSRequest', summary: o.stage === 'authenticated' ? 'authInfo (sealed TSCredentials)' : 'NTLM AUTHENTICATE_MESSAGE, pubKeyAuth' });
+        }
+        if (!st.client.done) return;
+        if (o.stage !== 'authenticated') {
+          // no credentials: the CHALLENGE was all we came for
+          this.st = { kind: 'Connected', result: st.partial };
+        } else if (st.partial.selectedProtocol === PROTOCOL.HYBRID_EX) {
+          this.st = { kind: 'WaitEarlyUserAuth', partial: st.partial };
+        } else {
+          this.afterAuthentication(st.partial, out);
+        }
+        return;
+      }
+      case 'WaitEarlyUserAuth': {
+        // MS-RDPBCGR 2.2.10.2, sent by the server after CredSSP when HYBRID_EX was selected
+        const r = decodeEarlyUserAuthResult(need(input)).authorizationResult;
+        out.events.push({ type: 'received', pdu: 'Early User Authorization Result', summary: r === AUTHZ_SUCCESS ? 'AUTHZ_SUCCESS' : `0x${r.toString(16)}` });
+        if (r !== AUTHZ_SUCCESS) {
+          throw new ConnectorError('ACCESS_DENIED', 'credssp', `the server denied the authenticated user (Early User Authorization Result 0x${r.toString(16)})`, undefined, r);
+        }
+        this.afterAuthentication(st.partial, out);
         return;
       }
       case 'SendMcsConnectInitial': {

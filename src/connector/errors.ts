@@ -33,6 +33,19 @@ export const CONNECTOR_ERROR_CODES = [
   'LICENSING_ERROR',
   /** the server disconnected during activation (Disconnect Provider Ultimatum, maybe after a Set Error Info PDU) */
   'SERVER_DISCONNECTED',
+  /** CredSSP: the server answered with a TSRequest errorCode (an NTSTATUS such as STATUS_LOGON_FAILURE) */
+  'CREDSSP_LOGON_FAILED',
+  /**
+   * CredSSP: we (as a patched client with AllowEncryptionOracle 0 or 1) refuse a server below
+   * version 5, the CVE-2018-0886 "encryption oracle remediation" error
+   */
+  'CREDSSP_ORACLE_REMEDIATION',
+  /** CredSSP: the server's pubKeyAuth binds another TLS key (the man-in-the-middle check, MS-CSSP 3.1.5) */
+  'CREDSSP_PUBKEY_MISMATCH',
+  /** CredSSP: any other failure of the exchange (an unexpected token, a version change, a bad seal) */
+  'CREDSSP_ERROR',
+  /** HYBRID_EX: the Early User Authorization Result was AUTHZ_ACCESS_DENIED (MS-RDPBCGR 2.2.10.2) */
+  'ACCESS_DENIED',
 ] as const;
 export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 

@@ -41,3 +41,9 @@ export async function ntHash(password: string): Promise<Buffer> {
   await initMd4();
   return ntHashSync(password);
 }
+
+/** The NT hash of a password already in UTF-16LE (so the caller can zero its buffer afterwards). */
+export async function ntHashOfUtf16(passwordUtf16: Uint8Array): Promise<Buffer> {
+  await initMd4();
+  return md4Sync(passwordUtf16);
+}

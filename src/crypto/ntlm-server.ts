@@ -1,3 +1,4 @@
+import { NTSTATUS } from '../pdu/ntstatus.js';
 import { randomBytes } from 'node:crypto';
 import { DecodeError } from '../pdu/errors.js';
 import {
@@ -59,9 +60,9 @@ import { NtlmSealer, bytesEqual, checkNtlmV2Response, computeMic, decryptRandomS
  * 'bad-message' (its cause is the DecodeError).
  */
 
-export const STATUS_LOGON_FAILURE = 0xc000006d;
-export const STATUS_BAD_BINDINGS = 0xc000035b;
-export const SEC_E_UNSUPPORTED_FUNCTION = 0x80090302;
+export const STATUS_LOGON_FAILURE = NTSTATUS.STATUS_LOGON_FAILURE;
+export const STATUS_BAD_BINDINGS = NTSTATUS.STATUS_BAD_BINDINGS;
+export const SEC_E_UNSUPPORTED_FUNCTION = NTSTATUS.SEC_E_UNSUPPORTED_FUNCTION;
 
 export interface NtlmServerTargetInfo {
   nbComputerName: string;

@@ -12,12 +12,30 @@ export interface ClientTraits {
   version?: string;
   earlyCapabilityFlags?: number;
   encryptionMethods?: number;
+  /** CredSSP: the client's first TSRequest.version and NTLM NEGOTIATE (flags, VERSION) */
+  credsspVersion?: number;
+  ntlmNegotiateFlags?: number;
+  ntlmVersion?: string;
 }
 
 interface Entry {
   family: string;
   source: string;
-  match: { cookiePrefix?: string; clientName?: string; clientBuild?: number; version?: string; earlyCapabilityFlags?: number; requestedProtocols?: string | null; encryptionMethods?: number };
+  match: {
+    cookiePrefix?: string;
+    /** the whole mstshash cookie; null: no cookie at all */
+    cookie?: string | null;
+    clientName?: string;
+    clientBuild?: number;
+    version?: string;
+    earlyCapabilityFlags?: number;
+    requestedProtocols?: string | null;
+    encryptionMethods?: number;
+    credsspVersion?: number;
+    ntlmNegotiateFlags?: number;
+    /** the NEGOTIATE's VERSION as major.minor.build; null: no VERSION sent */
+    ntlmVersion?: string | null;
+  };
 }
 
 let entries: Entry[] | undefined;
@@ -37,6 +55,10 @@ export function fingerprintClient(t: ClientTraits): { family: string; evidence: 
     if (m.version !== undefined && !ok('version', m.version, t.version)) continue;
     if (m.earlyCapabilityFlags !== undefined && !ok('earlyCapabilityFlags', m.earlyCapabilityFlags, t.earlyCapabilityFlags)) continue;
     if (m.encryptionMethods !== undefined && !ok('encryptionMethods', m.encryptionMethods, t.encryptionMethods)) continue;
+    if (m.cookie !== undefined && !ok('cookie', m.cookie, t.cookie ?? null)) continue;
+    if (m.credsspVersion !== undefined && !ok('credsspVersion', m.credsspVersion, t.credsspVersion)) continue;
+    if (m.ntlmNegotiateFlags !== undefined && !ok('ntlmNegotiateFlags', `0x${m.ntlmNegotiateFlags.toString(16)}`, t.ntlmNegotiateFlags === undefined ? undefined : `0x${t.ntlmNegotiateFlags.toString(16)}`)) continue;
+    if (m.ntlmVersion !== undefined && !ok('ntlmVersion', m.ntlmVersion, t.ntlmVersion ?? null)) continue;
     if (m.requestedProtocols !== undefined && !ok('requestedProtocols', m.requestedProtocols, t.requestedProtocols === null ? null : t.requestedProtocols.join('|'))) continue;
     return { family: e.family, evidence };
   }

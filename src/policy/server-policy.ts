@@ -112,16 +112,33 @@ export interface NlaPolicy {
 }
 
 /**
- * CredSSP details for issue 5 (placeholders the acceptor will fill in): the TSRequest versions
- * the server speaks and whether it demands the CVE-2018-0886 nonce binding.
+ * The server's CredSSP (MS-CSSP) behaviour: which TSRequest versions it speaks, where it stands
+ * on CVE-2018-0886, how it answers a failed logon, whether it takes restricted admin logons.
  */
 export interface CredsspPolicy {
-  /** TSRequest.version values accepted, e.g. [2, 3, 4, 5, 6] (MS-CSSP 2.2.1) */
+  /**
+   * TSRequest.version values the server speaks, e.g. [2, 3, 4, 5, 6]; it announces the highest
+   * (a server with 5 or 6 has the March 2018 fix, MS-CSSP 2.2.1)
+   */
   versions: number[];
-  /** reject clients that do not send clientNonce / the v5+ hash binding (patched, "Force Updated Clients") */
+  /**
+   * refuse clients below version 5 (no nonce-and-hash binding): a patched server with
+   * AllowEncryptionOracle=0 "Force Updated Clients" (KB4295591)
+   */
   checkNonce: boolean;
   /** AllowEncryptionOracle as read (0 Force Updated Clients, 1 Mitigated, 2 Vulnerable), if known */
   allowEncryptionOracle?: 0 | 1 | 2;
+  /**
+   * How a failed logon is answered: 'error-code' (default) puts the NTSTATUS in a TSRequest
+   * errorCode for client versions 3, 4 and 6, as Windows and FreeRDP 3 do (fact sheet section
+   * 4); 'close' ends TLS without a word, as FreeRDP 2.11's server does (capture
+   * shadow-nla--xfreerdp-badpw)
+   */
+  failureReply?: 'error-code' | 'close';
+  /** restricted admin logons (empty credentials) accepted: DisableRestrictedAdmin=0; default false */
+  restrictedAdmin?: boolean;
+  /** the NTLM VERSION in the CHALLENGE, "major.minor.build" (what rdp-ntlm-info prints); default by flavor */
+  ntlmVersion?: string;
 }
 
 export type PolicySource =

@@ -159,6 +159,63 @@ export interface NtlmInfo {
   clockSkewSeconds?: number;
 }
 
+/** How a logon with the given credentials ended (`probe --user`). */
+export interface CredentialsCheck {
+  /** DOMAIN\\user as tried */
+  user: string;
+  /** true: the server proved the logon (its pubKeyAuth); false: refused; null: could not tell */
+  accepted: boolean | null;
+  /** the NTSTATUS name of the server's TSRequest errorCode (STATUS_LOGON_FAILURE ...), when it sent one */
+  errorCode: string | null;
+  /** what happened on the wire */
+  observation: string;
+  /** what it most likely means, when the wire alone does not say */
+  meaning?: string;
+}
+
+/**
+ * The `credssp` contract of `probe --json` (issue 5): the server's CredSSP as a client meets it.
+ * null in the posture when HYBRID is not accepted.
+ */
+export interface CredsspPosture {
+  /** the server's TSRequest.version (6 on a host with the CVE-2018-0886 fix) */
+  version: number;
+  /** HYBRID is the only way in: RDP, SSL and a legacy request are all refused */
+  nlaRequired: boolean;
+  /** a version 2 (unpatched-style) client is taken; null: no answer either way */
+  acceptsLegacyVersions: boolean | null;
+  /** what `acceptsLegacyVersions` rests on: the CHALLENGE alone, or a whole logon (with --user) */
+  legacyCheck: 'challenge' | 'logon';
+  /** a version 6 client is taken (the CHALLENGE, or the logon with --user) */
+  acceptsCurrentVersions: boolean | null;
+  ntlm: null | {
+    targetName: string;
+    netbiosComputer: string | null;
+    netbiosDomain: string | null;
+    dnsComputer: string | null;
+    dnsDomain: string | null;
+    dnsTree: string | null;
+    /** MS-NLMP VERSION, major.minor.build */
+    osVersion: string | null;
+    /** MsvAvTimestamp, ISO */
+    timestamp: string | null;
+    clockSkewSeconds?: number;
+  };
+  hybridEx: {
+    /** the server selects HYBRID_EX when asked */
+    advertised: boolean;
+    /** with --user: the Early User Authorization Result of a real HYBRID_EX logon */
+    earlyUserAuthorization: 'AUTHZ_SUCCESS' | 'AUTHZ_ACCESS_DENIED' | null;
+  };
+  restrictedAdmin: {
+    /** RESTRICTED_ADMIN_MODE_SUPPORTED in the RDP_NEG_RSP to a HYBRID request */
+    advertised: boolean;
+    /** with --user: a restricted admin logon (empty credentials) was taken */
+    accepted: boolean | null;
+  };
+  credentials: CredentialsCheck | null;
+}
+
 /** One entry of the `probe --handshake` contract (standardSecurity.handshakes, tls.handshake). */
 export interface HandshakeEntry {
   method: 'NONE' | '40BIT' | '56BIT' | '128BIT' | 'FIPS' | string;
@@ -228,6 +285,8 @@ export interface Posture {
   downgrade: DowngradeCheck;
   /** HYBRID: what the server does after TLS, from the first CredSSP round trip; null when HYBRID is not accepted */
   hybrid: HybridProbe | null;
+  /** CredSSP as a client meets it (versions, NTLM names, HYBRID_EX, restricted admin, --user); null when HYBRID is not accepted */
+  credssp: CredsspPosture | null;
   /** `--handshake`: complete connections with each accepted layer and method */
   handshake?: HandshakeReport;
   /** server version and flags seen in TS_UD_SC_CORE */

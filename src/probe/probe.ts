@@ -5,6 +5,7 @@ import { decodeServerCertificate, x509LeafCertificate } from '../pdu/server-cert
 import { NEG_RSP_FLAGS, PROTOCOL, PROTOCOL_NAMES, failureCodeName, flagNames, protocolName, type ProtocolName } from '../pdu/nego.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
 import { attachHandshakeEntries, runHandshakes } from './handshake.js';
+import { probeCredssp, type ProbeCredentials } from './credssp-probe.js';
 import { attemptError, connectPacer, limiter, runAttempt, type AttemptOutcome, type AttemptSpec, type AttemptTarget } from './attempt.js';
 import {
   POSTURE_SCHEMA_VERSION,
@@ -41,6 +42,8 @@ export interface ProbeOptions {
   /** TLS versions to test one by one */
   tlsVersions?: TlsVersionName[];
   onAttempt?: (o: AttemptOutcome) => void;
+  /** `--user`: try a logon with these over CredSSP (and restricted admin, HYBRID_EX) */
+  credentials?: ProbeCredentials;
 }
 
 /**
@@ -148,7 +151,16 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     return protocolProbe(await run({ label: 'mstsc protocols', config: cfg(MSTSC_PROTOCOLS, 'negotiation') }), -1);
   })();
 
-  const [legacyAttempt, methodsResult, tlsResult, preferredDetail] = await Promise.all([legacyP, methodsP, tlsP, preferredP]);
+  // CredSSP beyond the first round trip, alongside the TLS and method questions
+  const credsspP = (async () => {
+    const first = Object.fromEntries(await Promise.all(PROTOCOL_NAMES.map(async (n) => [n, await probeOf(n)] as const))) as Record<ProtocolName, ProtocolProbe>;
+    if (first.HYBRID.status !== 'accepted') return null;
+    const hybrid = hybridProbe(await attemptOf.get('HYBRID')!);
+    if (!hybrid.credssp) return null;
+    return probeCredssp(run, { protocols: first, legacy: legacyProbe(await legacyP) }, hybrid, opts.credentials);
+  })();
+
+  const [legacyAttempt, methodsResult, tlsResult, preferredDetail, credssp] = await Promise.all([legacyP, methodsP, tlsP, preferredP, credsspP]);
   const byProtocol = new Map<ProtocolName, AttemptOutcome>();
   for (const n of PROTOCOL_NAMES) byProtocol.set(n, await attemptOf.get(n)!);
   const protocols = Object.fromEntries(PROTOCOL_NAMES.map((n) => [n, protocolProbe(byProtocol.get(n)!, PROTOCOL[n])])) as Record<
@@ -220,6 +232,7 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     tls,
     downgrade: downgradeCheck(byProtocol.get('SSL')!, byProtocol.get('RDP')!),
     hybrid: protocols.HYBRID.status === 'accepted' ? hybridProbe(byProtocol.get('HYBRID')!) : null,
+    credssp,
     connections,
     findings: [],
   };

@@ -127,6 +127,23 @@ export function renderPosture(p: Posture, opts: TerminalOptions): string {
     }
   }
 
+  const cs = p.credssp;
+  if (cs) {
+    section('CredSSP (MS-CSSP: versions, CVE-2018-0886, HYBRID_EX, restricted admin, logon)');
+    row('cssp', 'version', cs.version >= 5 ? 'good' : 'warn', `TSRequest version ${cs.version}`, cs.version >= 5 ? 'has the CVE-2018-0886 fix' : 'before the CVE-2018-0886 fix (patched clients refuse it unless AllowEncryptionOracle=2)');
+    row('cssp', 'nla', cs.nlaRequired ? 'good' : 'warn', cs.nlaRequired ? 'required' : 'offered, not required', cs.nlaRequired ? '' : 'clients can still get in without authenticating first');
+    const legacy = cs.acceptsLegacyVersions;
+    row('cssp', 'v2 client', legacy === null ? 'dim' : legacy ? 'warn' : 'good', legacy === null ? 'unknown' : legacy ? 'taken' : 'refused', `judged by the ${cs.legacyCheck === 'logon' ? 'whole logon' : 'CHALLENGE only (try --user for the logon)'}`);
+    row('cssp', 'HYBRID_EX', 'info', cs.hybridEx.advertised ? 'selected when asked' : 'not selected', cs.hybridEx.earlyUserAuthorization ? `Early User Authorization Result ${cs.hybridEx.earlyUserAuthorization}` : '');
+    const ra = cs.restrictedAdmin;
+    row('cssp', 'restricted', 'info', ra.advertised ? 'RESTRICTED_ADMIN_MODE_SUPPORTED' : 'not advertised', ra.accepted === null ? '' : ra.accepted ? 'a restricted admin logon was taken' : 'a restricted admin logon was refused');
+    const cr = cs.credentials;
+    if (cr) {
+      row('cssp', 'logon', cr.accepted === null ? 'warn' : cr.accepted ? 'good' : 'fail', `${cr.user}: ${cr.accepted === null ? 'unknown' : cr.accepted ? 'accepted' : 'refused'}${cr.errorCode ? ` (${cr.errorCode})` : ''}`, cr.observation);
+      if (cr.meaning) lines.push(c.dim(`       ${cr.meaning}`));
+    }
+  }
+
   if (p.handshake) {
     section('handshake (whole connection sequence, MS-RDPBCGR 1.3.1.1)');
     const hs = p.handshake;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { acceptorPolicy } from '../acceptor/from-server-policy.js';
+import { acceptorPolicy, type AcceptorPolicyOptions } from '../acceptor/from-server-policy.js';
+import { ACCOUNT_STATES, type UserDirectory } from '../policy/users-file.js';
 import { ServerAcceptor, type ConnectionSummary } from '../acceptor/acceptor.js';
 import { ServerIdentity } from '../acceptor/server-identity.js';
 import { fingerprintClient } from '../policy/client-fingerprint.js';
@@ -21,6 +22,10 @@ export interface ServeOptions {
   onConnection: (record: ConnectionRecord) => void;
   /** licensing after the Client Info (AcceptorPolicy.licensing); STATUS_VALID_CLIENT at once by default */
   licensing?: 'valid-client' | 'platform-challenge';
+  /** the accounts CredSSP logons are checked against (--users); none: every NLA logon fails */
+  users?: UserDirectory;
+  /** NTLM names and CredSSP overrides (--credssp-version, --allow-encryption-oracle, --restricted-admin) */
+  credssp?: Pick<AcceptorPolicyOptions, 'ntlmNames' | 'credssp'>;
 }
 
 export interface ConnectionRecord extends ConnectionSummary {
@@ -43,7 +48,17 @@ export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, 
 
 export async function serve(o: ServeOptions): Promise<Listening[]> {
   const identity = new ServerIdentity();
-  const policy = { ...acceptorPolicy(o.policy), ...(o.licensing ? { licensing: o.licensing } : {}) };
+  const users = o.users;
+  const accounts = users
+    ? (user: string, domain: string) => {
+        const a = users.find(user, domain);
+        return a ? { ntHash: a.ntHash, status: ACCOUNT_STATES[a.state] } : undefined;
+      }
+    : undefined;
+  const policy = {
+    ...acceptorPolicy(o.policy, { ...o.credssp, ...(accounts ? { accounts } : {}) }),
+    ...(o.licensing ? { licensing: o.licensing } : {}),
+  };
   const tlsRange = {
     ...(o.policy.tls.minVersion && o.policy.tls.minVersion !== 'SSLv3' ? { minVersion: o.policy.tls.minVersion } : {}),
     ...(o.policy.tls.maxVersion && o.policy.tls.maxVersion !== 'SSLv3' ? { maxVersion: o.policy.tls.maxVersion } : {}),
@@ -68,12 +83,19 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
         if (s.outcome === 'in-progress') {
           s.outcome = 'error';
           s.reason = end.cutOff ? `cut off (${end.cutOff}) in ${end.sequence.phaseName}` : `${end.run?.error?.message ?? String(end.error ?? 'connection ended')} in ${end.sequence.phaseName}`;
+          if (!end.cutOff && s.nla?.credentials && end.sequence.phaseName === 'ConnectInitial') {
+            // xfreerdp +auth-only, impacket rdp_check: they came to check the credentials only
+            s.reason = `authenticated by CredSSP, then the client closed before the MCS Connect Initial (an authentication-only client): ${s.reason}`;
+          }
         }
         const fp = fingerprintClient({
           ...(s.cookie !== undefined ? { cookie: s.cookie } : {}),
           requestedProtocols: s.requestedProtocols,
           ...(s.client ? { clientName: s.client.name, clientBuild: s.client.build, version: s.client.version, encryptionMethods: s.client.encryptionMethods } : {}),
           ...(s.client?.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: s.client.earlyCapabilityFlags } : {}),
+          ...(s.nla?.clientVersion !== undefined ? { credsspVersion: s.nla.clientVersion } : {}),
+          ...(s.nla?.negotiateFlags !== undefined ? { ntlmNegotiateFlags: s.nla.negotiateFlags } : {}),
+          ...(s.nla?.ntlmVersion !== undefined ? { ntlmVersion: s.nla.ntlmVersion } : {}),
         });
         o.onConnection({
           time: new Date().toISOString(),
@@ -104,5 +126,9 @@ export function formatRecord(r: ConnectionRecord): string {
   const enc = r.encryption && r.encryption.method ? ` enc=0x${r.encryption.method.toString(16)}/level ${r.encryption.level}` : '';
   const tls = r.tls ? ` ${r.tls.version}` : '';
   const who = `${r.clientFamily}${r.client ? ` "${clean(r.client.name)}" build ${r.client.build}` : ''}${r.user ? ` user "${clean(r.user)}"` : ''}`;
-  return `${r.time} ${r.remote} -> :${r.port} ${who}: requested ${req}, selected ${sel}${tls}${enc}: ${r.outcome} (${clean(r.reason)})`;
+  const n = r.nla;
+  const nla = n
+    ? ` CredSSP v${n.clientVersion ?? '?'}${n.user !== undefined ? ` "${clean(n.domain ? `${n.domain}\\${n.user}` : n.user)}"` : ''}${n.credentials ? ` ${n.credentials}` : ''}${n.status ? ` ${n.status}` : ''}`
+    : '';
+  return `${r.time} ${r.remote} -> :${r.port} ${who}: requested ${req}, selected ${sel}${tls}${nla}${enc}: ${r.outcome} (${clean(r.reason)})`;
 }

@@ -30,13 +30,15 @@ export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
 export const PEERS_DIR = join(SHARED_DIR, 'peers');
 /** How to install the peers, as said in skip / failure messages (run from the repo root, as root). */
 export const INSTALL_HINT = 'bash ../shared/peers/install-peers';
+/** impacket's example script as Debian ships it (python3-impacket 0.10.0). */
+export const IMPACKET_RDP_CHECK = '/usr/share/doc/python3-impacket/examples/rdp_check.py';
 
 const LOOPBACK = '127.0.0.1';
 
 // ---------------------------------------------------------------------------------------------
 // Availability
 
-export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp' | 'rdesktop';
+export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp' | 'rdesktop' | 'impacket' | 'winpr-hash';
 
 /** True when env RDPSEC_REQUIRE_PEERS=1: a missing peer then fails the test instead of skipping it. */
 export function requirePeers(): boolean {
@@ -76,6 +78,9 @@ const REQUIREMENTS: Record<PeerKind, { bins: string[]; files: string[] }> = {
   // X11 client: needs a display even for +auth-only, so xvfb-run too
   xfreerdp: { bins: ['xfreerdp', 'xvfb-run'], files: [] },
   rdesktop: { bins: ['rdesktop', 'xvfb-run'], files: [] },
+  // Debian's python3-impacket, for /usr/bin/python3 only (not pyenv's python3 earlier on PATH)
+  impacket: { bins: [], files: ['/usr/bin/python3', IMPACKET_RDP_CHECK, join(PEERS_DIR, 'rdp_check_port.py')] },
+  'winpr-hash': { bins: ['winpr-hash'], files: [] },
 };
 
 const availability = new Map<string, string | null>();
@@ -412,6 +417,24 @@ export function runXfreerdp(port: number, opts: XfreerdpOptions = {}): Promise<C
     ],
     { timeoutMs: opts.timeoutMs ?? 30_000, env: opts.env },
   );
+}
+
+/**
+ * impacket's `rdp_check.py` (CredSSP with NTLM, then nothing else) through
+ * ../shared/peers/rdp_check_port.py, which points its hard-coded port 3389 at `port`. It exits 0
+ * either way: "[*] Access Granted" or a line starting with "[-] ".
+ */
+export async function runImpacketRdpCheck(port: number, user: string, password: string): Promise<CommandResult & { granted: boolean; denied: boolean }> {
+  const res = await runCommand('/usr/bin/python3', [join(PEERS_DIR, 'rdp_check_port.py'), '-port', String(port), `${user}:${password}@${LOOPBACK}`], { timeoutMs: 30_000 });
+  const out = res.stdout + res.stderr;
+  return { ...res, granted: /\[\*\] Access Granted/.test(out), denied: /^\[-\]/m.test(out) };
+}
+
+/** `winpr-hash -u USER -p PASSWORD -f sam`: the SAM line FreeRDP's server reads (user:::NTHASH:::). */
+export async function winprHashSam(user: string, password: string): Promise<string> {
+  const res = await runCommand('winpr-hash', ['-u', user, '-p', password, '-f', 'sam'], { timeoutMs: 10_000 });
+  if (res.code !== 0) throw new Error(`winpr-hash failed: ${res.stderr}`);
+  return res.stdout;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ function xrdpPosture(): Posture {
     },
     downgrade: { ok: true, sent: 1, echoed: 1, via: 'SSL' },
     hybrid: null,
+    credssp: null,
     serverCore: { version: '0x00080004' },
     connections: 16,
     findings: [],
