@@ -55,9 +55,9 @@ export interface ConnectorConfig {
   stopAfter: 'negotiation' | 'security-upgrade' | 'credssp-challenge' | 'credssp' | 'mcs-connect' | 'activation';
   /**
    * CredSSP (MS-CSSP) after a HYBRID / HYBRID_EX selection: our version and AllowEncryptionOracle,
-   * and the credentials. Without credentials the exchange stops after the server's CHALLENGE
-   * and, for stopAfter 'mcs-connect' or 'activation', the attempt ends there (the server would
-   * want a logon).
+   * and the credentials. Without credentials, stopAfter 'credssp-challenge' and 'credssp' stop
+   * after the server's CHALLENGE, and 'mcs-connect' and 'activation' end the attempt right
+   * after TLS (the server would want a logon).
    */
   credssp?: CredsspClientConfig;
   /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
@@ -189,7 +189,7 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       events: [{ type: 'security-upgrade', protocol: protocolName(partial.selectedProtocol), version: info.version }],
     };
     const stop = this.config.stopAfter;
-    if (partial.selectedProtocol & CREDSSP_PROTOCOLS && (stop === 'credssp-challenge' || stop === 'credssp' || this.goesToMcs())) {
+    if (partial.selectedProtocol & CREDSSP_PROTOCOLS && (stop === 'credssp-challenge' || stop === 'credssp' || (this.goesToMcs() && this.config.credssp?.credentials))) {
       const cfg = this.config.credssp ?? {};
       const client = new CredsspClient(stop === 'credssp-challenge' ? { ...cfg, credentials: undefined } : cfg, info.serverPublicKey);
       partial.credssp = client.outcome;
@@ -198,9 +198,9 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
       this.st = { kind: 'Credssp', partial, client };
     } else if (!this.goesToMcs()) {
       this.st = { kind: 'Connected', result: partial };
-    } else if (partial.selectedProtocol & AUTH_AFTER_TLS) {
-      // CredSSP / RDSTLS come before the MCS exchange; until they are implemented the
-      // attempt ends here, honestly, with what was learned.
+    } else if (partial.selectedProtocol & (AUTH_AFTER_TLS | CREDSSP_PROTOCOLS)) {
+      // RDSTLS / AAD (not implemented), or CredSSP without credentials to log on with, come
+      // before the MCS exchange: the attempt ends here, honestly, with what was learned.
       this.st = { kind: 'Connected', result: partial };
     } else {
       this.st = { kind: 'SendMcsConnectInitial', partial };

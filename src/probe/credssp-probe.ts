@@ -35,7 +35,7 @@ function attemptConfig(
   requestedProtocols: number,
   version: number,
   creds: ProbeCredentials | undefined,
-  extra: { negReqFlags?: number; restrictedAdmin?: boolean } = {},
+  extra: { negReqFlags?: number; restrictedAdmin?: boolean; stopAfter?: ConnectorConfig['stopAfter'] } = {},
 ): AttemptSpec['config'] {
   const credentials: CredsspCredentials | undefined = creds && {
     user: creds.user,
@@ -45,7 +45,7 @@ function attemptConfig(
   };
   const config: Omit<ConnectorConfig, 'cookie'> = {
     requestedProtocols,
-    stopAfter: creds ? 'credssp' : 'credssp-challenge',
+    stopAfter: extra.stopAfter ?? (creds ? 'credssp' : 'credssp-challenge'),
     clientData: DEFAULT_CLIENT_DATA,
     // AllowEncryptionOracle=2: go on against an unpatched server, to learn about the credentials
     credssp: { version, allowEncryptionOracle: 2, ...(credentials ? { credentials } : {}) },
@@ -94,7 +94,12 @@ export async function probeCredssp(run: Run, posture: Pick<Posture, 'protocols' 
     run({ label: `CredSSP version ${LEGACY_VERSION}`, config: attemptConfig(hybridQ, LEGACY_VERSION, creds) }),
     withCreds ? run({ label: 'credentials', config: attemptConfig(hybridQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
     withCreds
-      ? run({ label: 'restricted admin', config: attemptConfig(hybridQ, CURRENT_VERSION, creds, { negReqFlags: NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED, restrictedAdmin: true }) })
+      ? run({
+          label: 'restricted admin',
+          // the server judges empty credentials only once it has them (authInfo), and says
+          // nothing on success: go on to the MCS Connect Response to see the answer
+          config: attemptConfig(hybridQ, CURRENT_VERSION, creds, { negReqFlags: NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED, restrictedAdmin: true, stopAfter: 'mcs-connect' }),
+        })
       : Promise.resolve(null),
     withCreds && p.HYBRID_EX.status === 'accepted' ? run({ label: 'HYBRID_EX logon', config: attemptConfig(hybridExQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
   ]);
@@ -125,11 +130,20 @@ export async function probeCredssp(run: Run, posture: Pick<Posture, 'protocols' 
     },
     restrictedAdmin: {
       advertised: (p.HYBRID.flags ?? []).includes('RESTRICTED_ADMIN_MODE_SUPPORTED'),
-      accepted: restrictedO ? credentialsOutcome(restrictedO, '').accepted : null,
+      accepted: restrictedO ? restrictedAdminTaken(restrictedO) : null,
     },
     credentials,
   };
   return out;
+}
+
+/** A restricted admin logon was taken: the server went on to answer our MCS Connect Initial. */
+function restrictedAdminTaken(o: AttemptOutcome): boolean | null {
+  if (o.result?.mcs?.kind === 'response' && o.result.mcs.result === 0) return true;
+  const stage = o.result?.credssp?.stage;
+  // refused before (a logon failure) or after (the empty credentials) the delegation
+  if (stage === 'authenticated' || o.connectorError?.code === 'CREDSSP_LOGON_FAILED') return false;
+  return credentialsOutcome(o, '').accepted === false ? false : null;
 }
 
 /** HYBRID_EX with credentials: the Early User Authorization Result came (MS-RDPBCGR 2.2.10.2). */

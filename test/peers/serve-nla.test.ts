@@ -40,7 +40,7 @@ describe('serve with NLA against real clients', () => {
     const s = await ours(t, 'freerdp-shadow-nla');
     const shadow = await startShadow('nla', undefined, { t });
     const nla = (port: number, password: string) => runXfreerdp(port, { user: USER, password, args: ['/sec:nla'] });
-    const [realOk, oursOk, realBad, oursBad] = await Promise.all([nla(shadow.port, PASSWORD), nla(s.port, PASSWORD), nla(shadow.port, 'wrong'), nla(s.port, 'wrong')]);
+    const [realOk, oursOk, realBad, oursBad] = await Promise.all([nla(shadow.port, PASSWORD), nla(s.port, PASSWORD), nla(shadow.port, 'Wr0ngPassw0rd'), nla(s.port, 'Wr0ngPassw0rd')]);
     assert.equal(realOk.code, 0, realOk.stderr.slice(-400));
     assert.equal(oursOk.code, 0, oursOk.stderr.slice(-400));
     assert.notEqual(realBad.code, 0);
@@ -53,7 +53,7 @@ describe('serve with NLA against real clients', () => {
     const bad = s.records.find((r) => r.nla?.status === 'STATUS_LOGON_FAILURE');
     assert.ok(bad, JSON.stringify(s.records.map((r) => r.reason)));
     assert.equal(bad.outcome, 'refused');
-    for (const r of s.records) assert.ok(!JSON.stringify(r).includes(PASSWORD) && !JSON.stringify(r).includes('wrong'), 'no password in the log');
+    for (const r of s.records) assert.ok(!JSON.stringify(r).includes(PASSWORD) && !JSON.stringify(r).includes('Wr0ngPassw0rd'), 'no password in the log');
   });
 
   test('a Windows-style policy tells xfreerdp the wrong password with errorCode STATUS_LOGON_FAILURE', async (t) => {
