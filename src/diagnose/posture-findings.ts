@@ -52,6 +52,18 @@ export function postureFindings(p: Posture, now: Date = new Date()): Finding[] {
     out.push(finding('nla-not-required', `Connections with ${without} alone are accepted.`));
   }
 
+  const cs = p.credssp;
+  if (cs) {
+    if (cs.version > 0 && cs.version < 5) out.push(finding('credssp-unpatched', `It answers with TSRequest version ${cs.version}.`));
+    else if (cs.acceptsLegacyVersions) {
+      out.push(finding('credssp-accepts-unpatched-clients', cs.legacyCheck === 'logon' ? 'A version 2 client logged on.' : 'A version 2 client was answered (judged by the CHALLENGE; --user checks the whole logon).'));
+    }
+    if (cs.credentials && cs.credentials.accepted === false) {
+      out.push(finding('credssp-logon-refused', `${cs.credentials.user}: ${cs.credentials.errorCode ?? cs.credentials.observation}${cs.credentials.meaning ? ` (${cs.credentials.meaning})` : ''}.`));
+    }
+    if (cs.restrictedAdmin.accepted) out.push(finding('restricted-admin-accepted'));
+  }
+
   const tls = p.tls;
   if (tls) {
     if (tls.versions['TLSv1']?.accepted) out.push(finding('tls-1.0-accepted'));

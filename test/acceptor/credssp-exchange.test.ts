@@ -246,3 +246,71 @@ describe('CredSSP, our connector against our acceptor', () => {
     );
   });
 });
+
+describe('CredSSP, the client side fed hostile servers', () => {
+  /** The server's real TSRequests of one exchange (CHALLENGE, pubKeyAuth), to damage. */
+  function serverFrames(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const policy = acceptorPolicy(preset('windows-2019'), { accounts: accounts() });
+    const s = new ServerAcceptor(policy, IDENTITY, randomBytes);
+    const c = new ClientConnector(clientConfig());
+    let pending = [...c.step(null).output];
+    for (let i = 0; i < 20 && !c.done; i++) {
+      if (c.pause) {
+        s.markSecurityUpgradeDone({ version: 'TLSv1.3', serverPublicKey: SERVER_KEY });
+        pending = [...c.markSecurityUpgradeDone({ version: 'TLSv1.3', serverPublicKey: SERVER_KEY }).output];
+      }
+      const back = pending.flatMap((o) => s.step(o).output);
+      out.push(...back.filter((b) => b[0] === 0x30));
+      pending = back.flatMap((b) => [...c.step(b).output]);
+    }
+    return out;
+  }
+
+  function clientConfig(): ConnectorConfig {
+    return {
+      requestedProtocols: PROTOCOL.SSL | PROTOCOL.HYBRID,
+      stopAfter: 'credssp',
+      clientData: DEFAULT_CLIENT_DATA,
+      credssp: { credentials: { user: 'alice', domain: '', ntHash: Buffer.from(ALICE_HASH, 'hex'), password: Buffer.from('S3cret!', 'utf16le') } },
+    };
+  }
+
+  /** A connector past TLS with HYBRID selected, waiting for the server's first TSRequest. */
+  function afterTls(): ClientConnector {
+    const c = new ClientConnector(clientConfig());
+    c.step(null);
+    c.step(Buffer.from('030000130ed000000000000203080002000000', 'hex')); // RDP_NEG_RSP HYBRID (shadow-nla capture)
+    c.markSecurityUpgradeDone({ version: 'TLSv1.3', serverPublicKey: SERVER_KEY });
+    assert.equal(c.stateName, 'Credssp');
+    return c;
+  }
+
+  it('ends every damaged or random server TSRequest with a typed error, never a throw', () => {
+    const frames = serverFrames();
+    assert.equal(frames.length, 2, 'CHALLENGE and pubKeyAuth');
+    fc.assert(
+      fc.property(fc.nat({ max: 1 }), fc.nat(), fc.nat({ max: 255 }), fc.uint8Array({ maxLength: 200 }), (depth, at, value, junk) => {
+        const c = afterTls();
+        // the first frames as they came (a replay: the server's CHALLENGE of another exchange)
+        for (let i = 0; i < depth && !c.done; i++) c.step(frames[i]!);
+        const damaged = Buffer.from(frames[depth]!);
+        damaged[at % damaged.length] = value;
+        if (!c.done) c.step(damaged);
+        if (!c.done) c.step(junk);
+        if (c.stateName === 'Failed') assert.ok(c.error && ['DECODE_ERROR', 'CREDSSP_ERROR', 'CREDSSP_LOGON_FAILED', 'CREDSSP_PUBKEY_MISMATCH', 'CREDSSP_ORACLE_REMEDIATION'].includes(c.error.code), c.error?.code);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a replayed pubKeyAuth from another exchange (another session key)', () => {
+    const [, otherPubKeyAuth] = serverFrames();
+    const c = afterTls();
+    const [challenge] = serverFrames();
+    c.step(challenge!); // a CHALLENGE of another exchange: our AUTHENTICATE answers it
+    c.step(otherPubKeyAuth!); // sealed with that other exchange's keys
+    assert.equal(c.stateName, 'Failed');
+    assert.ok(['CREDSSP_ERROR', 'CREDSSP_PUBKEY_MISMATCH'].includes(c.error!.code), c.error!.message);
+  });
+});

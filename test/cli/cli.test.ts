@@ -9,7 +9,11 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parsePort, parseTarget, UsageError } from '../../src/cli/target.js';
-import { EXIT } from '../../src/cli/probe-command.js';
+import { EXIT, parseUser } from '../../src/cli/probe-command.js';
+import { generateSelfSignedCertificate } from '../../src/crypto/self-signed.js';
+import { preset } from '../../src/policy/presets.js';
+import { parseUsersFile } from '../../src/policy/users-file.js';
+import { serve } from '../../src/serve/server.js';
 import { closedPort } from '../transport/helpers.js';
 
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -21,11 +25,11 @@ interface CliRun {
   stderr: string;
 }
 
-function cli(args: string[], timeoutMs = 10_000): Promise<CliRun> {
+function cli(args: string[], timeoutMs = 10_000, env: Record<string, string | undefined> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN_JS, ...args], {
       cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -126,6 +130,41 @@ describe('rdpsec CLI', { concurrency: true }, () => {
     const r = await cli(['probe', '127.0.0.1:3389', '--port', String(port), '--json', '--timeout', '1']);
     assert.equal(r.code, EXIT.UNREACHABLE, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as { target: unknown }).target, { host: '127.0.0.1', port });
+  });
+});
+
+describe('probe --user (CredSSP logon; the password never on the command line)', () => {
+  const NT = '10b2f1961375b20126508c2267862bf0'; // S3cret!
+  async function server() {
+    const tls = await generateSelfSignedCertificate('cli-user', 2);
+    const [l] = await serve({ host: '127.0.0.1', ports: [0], policy: preset('windows-2019'), tls, users: parseUsersFile(`alice::${NT}\n`), onConnection: () => {} });
+    return l!;
+  }
+
+  it('reads the password from RDPSEC_PASSWORD and reports the logon in the JSON', async (t) => {
+    const l = await server();
+    t.after(() => l.close());
+    const ok = await cli(['probe', `127.0.0.1:${l.port}`, '--user', 'alice', '--json'], 30_000, { RDPSEC_PASSWORD: 'S3cret!' });
+    assert.equal(ok.code, 0, ok.stderr);
+    const p = JSON.parse(ok.stdout);
+    assert.equal(p.credssp.credentials.accepted, true);
+    assert.equal(p.credssp.credentials.user, 'alice');
+    assert.ok(!ok.stdout.includes('S3cret!'));
+    const bad = await cli(['probe', `127.0.0.1:${l.port}`, '--user', 'WORKGROUP\\alice', '--password-env', 'MY_PW'], 30_000, { MY_PW: 'nope' });
+    assert.equal(bad.code, 0, bad.stderr);
+    assert.match(bad.stdout, /WORKGROUP\\alice: refused \(STATUS_LOGON_FAILURE\)/);
+  });
+
+  it('without the variable and without a terminal: exit 2, naming the variable', async () => {
+    const r = await cli(['probe', '127.0.0.1:1', '--user', 'alice'], 10_000, { RDPSEC_PASSWORD: undefined });
+    assert.equal(r.code, EXIT.USAGE);
+    assert.match(r.stderr, /RDPSEC_PASSWORD/);
+  });
+
+  it('parseUser: DOMAIN\\user, user@domain, user', () => {
+    assert.deepEqual(parseUser('CORP\\bob'), { user: 'bob', domain: 'CORP' });
+    assert.deepEqual(parseUser('bob@corp.example'), { user: 'bob', domain: 'corp.example' });
+    assert.deepEqual(parseUser('bob'), { user: 'bob', domain: '' });
   });
 });
 

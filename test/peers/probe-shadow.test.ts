@@ -41,7 +41,7 @@ const EXPECTED: Partial<Record<ShadowMode, Expected>> = {
     requires: 'HYBRID',
     rdp: false,
     tls: true,
-    findings: ['cert-self-signed', 'protocol-ignored'],
+    findings: ['cert-self-signed', 'protocol-ignored', 'credssp-accepts-unpatched-clients'],
   },
   tls: {
     protocols: { ...ALL('SSL_REQUIRED_BY_SERVER'), SSL: ['accepted', 'SSL'], HYBRID: ['ignored', 'SSL'], HYBRID_EX: ['ignored', 'SSL'] },
