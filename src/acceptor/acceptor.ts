@@ -1,14 +1,11 @@
 import type { Pause, Sequence, StepResult } from '../connector/sequence.js';
 import { RdpCryptoError } from '../crypto/errors.js';
-import { deriveServerFipsKeys, FipsSession } from '../crypto/fips.js';
-import { SecurityLayer } from '../crypto/security-layer.js';
-import { deriveServerSessionKeys, isRc4Method, Rc4Session } from '../crypto/session-keys.js';
-import { collectClientData, decodeClientDataBlocks, ENCRYPTION_METHOD_FIPS, ENCRYPTION_METHOD_NONE, type ClientData } from '../pdu/client-data.js';
-import { decodeInfoPacket } from '../pdu/client-info.js';
+import { collectClientData, decodeClientDataBlocks, ENCRYPTION_METHOD_NONE, type ClientData } from '../pdu/client-data.js';
+import { TSREQUEST_HINT } from '../pdu/credssp.js';
 import { WriteCursor } from '../pdu/cursor.js';
+import { AUTHZ_SUCCESS, encodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
 import { DecodeError } from '../pdu/errors.js';
 import { CONFERENCE_CREATE_RESPONSE_CONNECT_PDU_LENGTH, decodeConferenceCreateRequest, encodeConferenceCreateResponse } from '../pdu/gcc.js';
-import { encodeLicensingPdu, ERR_INVALID_CLIENT, ST_TOTAL_ABORT, validClientLicensingPdu } from '../pdu/licensing.js';
 import {
   DOMAIN_PARAMETERS_TARGET,
   decodeMcsConnectInitial,
@@ -17,38 +14,25 @@ import {
   mcsReasonName,
   RN_USER_REQUESTED,
 } from '../pdu/mcs.js';
-import { decodeDomainPdu, encodeDomainPdu, MCS_GLOBAL_CHANNEL_ID, sendData, type DomainPdu } from '../pdu/mcs-domain.js';
+import { decodeDomainPdu, encodeDomainPdu, MCS_GLOBAL_CHANNEL_ID, type DomainPdu } from '../pdu/mcs-domain.js';
 import { failureCodeName, NEG_REQ_FLAGS, PROTOCOL, protocolName, type RdpNegFailure, type RdpNegRsp } from '../pdu/nego.js';
-import { SEC_EXCHANGE_PKT, SEC_INFO_PKT, SEC_LICENSE_PKT, decodeSecurityExchangePdu } from '../pdu/security-header.js';
+import { ntStatusName } from '../pdu/ntstatus.js';
 import { ENCRYPTION_LEVEL_NONE, encodeServerDataBlocks, type ServerDataBlock } from '../pdu/server-data.js';
-import { decodeSharePdus, encodeSharePdu, STREAM_LOW, type SharePdu } from '../pdu/share.js';
-import {
-  CTRLACTION_COOPERATE,
-  CTRLACTION_GRANTED_CONTROL,
-  CTRLACTION_REQUEST_CONTROL,
-  FONTMAP_FIRST,
-  FONTMAP_LAST,
-  SYNCMSGTYPE_SYNC,
-  type DataPduBody,
-} from '../pdu/share-data.js';
 import { TPKT_HINT, TPKT_OR_FASTPATH_HINT, type PduHint } from '../pdu/tpkt.js';
 import { decodeConnectionRequest, decodeX224Data, encodeConnectionConfirm, encodeX224Data, type ConnectionRequest } from '../pdu/x224.js';
 import type { AcceptorPolicy } from './acceptor-policy.js';
 import { CredsspServer } from './credssp-server.js';
-import { AUTHZ_SUCCESS, encodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
-import { TSREQUEST_HINT } from '../pdu/credssp.js';
-import { ntStatusName } from '../pdu/ntstatus.js';
-import { serverCapabilitySets } from './server-capabilities.js';
+import { AcceptorRefusal, ServerIoChannel, USER_ID, type AcceptorEvent, type IoPhase } from './io-channel.js';
 import type { ServerIdentity } from './server-identity.js';
-import { licensingIdentity, ServerLicensing } from './server-licensing.js';
 
 /**
  * The server side of the RDP connection sequence (MS-RDPBCGR 1.3.1.1), sans-IO, driven by an
- * AcceptorPolicy: negotiation as the emulated server does it, TLS as a pause, the MCS Connect
- * Response with our encryption choice and certificate, Standard RDP Security, licensing
- * (STATUS_VALID_CLIENT), capabilities and finalization; once the client is active the server
- * ends the session with a Set Error Info PDU and a Disconnect Provider Ultimatum. What the
- * client asked for is collected into a ConnectionSummary, the line `serve` logs.
+ * AcceptorPolicy: negotiation as the emulated server does it, TLS as a pause, CredSSP for HYBRID
+ * and HYBRID_EX (credssp-server.ts), the MCS Connect Response with our encryption choice and
+ * certificate, the MCS domain and channel joins; then the I/O channel (io-channel.ts: Standard
+ * RDP Security, licensing, capabilities and finalization, ended with a Set Error Info PDU and a
+ * Disconnect Provider Ultimatum). What the client asked for is collected into a
+ * ConnectionSummary, the line `serve` logs.
  */
 export interface ConnectionSummary {
   requestedProtocols: string[] | null;
@@ -93,49 +77,29 @@ export interface ConnectionSummary {
   reason: string;
 }
 
-export type AcceptorEvent = { type: 'received' | 'sent'; pdu: string; summary: string } | { type: 'note'; text: string };
+export type { AcceptorEvent } from './io-channel.js';
 
-type Phase =
-  | 'ConnectionRequest'
-  | 'SecurityUpgrade'
-  | 'Credssp'
-  | 'ConnectInitial'
-  | 'ErectDomain'
-  | 'AttachUser'
-  | 'ChannelJoin'
-  | 'SecurityExchange'
-  | 'ClientInfo'
-  | 'Licensing'
-  | 'ConfirmActive'
-  | 'ClientFinalization'
-  | 'Active'
-  | 'Done';
+/** The acceptor's own phases; from the first I/O channel PDU on, the I/O channel's (io-channel.ts). */
+type OwnPhase = 'ConnectionRequest' | 'SecurityUpgrade' | 'Credssp' | 'ConnectInitial' | 'ErectDomain' | 'AttachUser' | 'ChannelJoin' | 'IoChannel' | 'Done';
+export type AcceptorPhase = Exclude<OwnPhase, 'IoChannel'> | IoPhase;
 
 type Out = StepResult<AcceptorEvent>;
 
-/** The user id we give the client, and the server channel id (MS-RDPBCGR 2.2.1.7: 1001 and up). */
-const USER_ID = 1007;
-const SERVER_CHANNEL_ID = 1002;
 const MAX_CHANNEL_JOINS = 34;
-/** Set Error Info sent when we end an activated session: the server ended it on purpose (2.2.5.1.1). */
-const ERRINFO_RPC_INITIATED_DISCONNECT = 0x00000001;
 
 export class ServerAcceptor implements Sequence<AcceptorEvent> {
-  private phase: Phase = 'ConnectionRequest';
+  private phase: OwnPhase = 'ConnectionRequest';
   private request?: ConnectionRequest;
   private selected: number = PROTOCOL.RDP;
   private clientData?: ClientData;
   private choice: { method: number; level: number } = { method: ENCRYPTION_METHOD_NONE, level: ENCRYPTION_LEVEL_NONE };
   private serverRandom?: Buffer;
-  private security = SecurityLayer.plain('server');
   private channelIds: number[] = [];
-  private readonly macForms = new Set<string>();
-  private clientFinal = new Set<string>();
   private joins = 0;
+  /** the I/O channel once the client sends on it (Security Exchange to finalization) */
+  private io?: ServerIoChannel;
   /** set when the negotiation refused a legacy client: refuse its MCS Connect Initial */
   private refuseAtMcs?: string;
-  /** the MS-RDPELE exchange, when the policy asks for a platform challenge */
-  private licensing?: ServerLicensing;
   /** the CredSSP exchange after TLS, when HYBRID or HYBRID_EX was selected */
   private credssp?: CredsspServer;
   readonly summary: ConnectionSummary = { requestedProtocols: null, selectedProtocol: null, failureCode: null, outcome: 'in-progress', reason: '' };
@@ -152,15 +116,15 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
   get pause(): Pause | null {
     return this.phase === 'SecurityUpgrade' ? { kind: 'tls-upgrade', role: 'server' } : null;
   }
-  get phaseName(): Phase {
-    return this.phase;
+  get phaseName(): AcceptorPhase {
+    return this.phase === 'IoChannel' ? this.io!.phase : this.phase;
   }
 
   nextPduHint(): PduHint | null {
     if (this.phase === 'Done' || this.phase === 'SecurityUpgrade') return null;
     if (this.phase === 'Credssp') return TSREQUEST_HINT;
     // clients send fast-path input once they have sent their Confirm Active
-    return this.phase === 'ClientFinalization' || this.phase === 'Active' ? TPKT_OR_FASTPATH_HINT : TPKT_HINT;
+    return this.io?.acceptsFastPath ? TPKT_OR_FASTPATH_HINT : TPKT_HINT;
   }
 
   step(input: Uint8Array | null): Out {
@@ -170,7 +134,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
       this.advance(input, out);
     } catch (err) {
       if (err instanceof DecodeError || err instanceof RdpCryptoError) {
-        this.finish('error', `${this.phase}: ${err.message}`, out);
+        this.finish('error', `${this.phaseName}: ${err.message}`, out);
       } else if (err instanceof AcceptorRefusal) {
         this.finish(err.outcome, err.message, out);
       } else {
@@ -244,7 +208,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     if (disconnect) this.sendDomain(out, { kind: 'disconnectProviderUltimatum', value: { reason: RN_USER_REQUESTED } }, 'MCS Disconnect Provider Ultimatum');
     this.summary.outcome = outcome;
     this.summary.reason = reason;
-    if (this.macForms.size) this.summary.macForms = [...this.macForms];
+    if (this.io?.macForms.size) this.summary.macForms = [...this.io.macForms];
     this.phase = 'Done';
   }
 
@@ -257,11 +221,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
       case 'ConnectInitial':
         return this.onConnectInitial(input, out);
       default:
-        if (input[0] !== 0x03) {
-          // fast-path input: decrypt to keep the RC4 stream in step, then ignore it
-          this.security.unwrapFastPath(input);
-          return;
-        }
+        if (input[0] !== 0x03 && this.io) return this.io.onFastPath(input);
         return this.onDomainPdu(decodeDomainPdu(decodeX224Data(input)), out);
     }
   }
@@ -375,8 +335,8 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
 
   private onDomainPdu(pdu: DomainPdu, out: Out): void {
     if (pdu.kind === 'disconnectProviderUltimatum') {
-      const why = `the client disconnected (${mcsReasonName(pdu.value.reason)}) in ${this.phase}`;
-      throw new AcceptorRefusal(this.phase === 'Active' || this.phase === 'ClientFinalization' ? 'finalized' : 'error', why);
+      const why = `the client disconnected (${mcsReasonName(pdu.value.reason)}) in ${this.phaseName}`;
+      throw new AcceptorRefusal(this.io?.acceptsFastPath ? 'finalized' : 'error', why);
     }
     switch (pdu.kind) {
       case 'erectDomainRequest':
@@ -404,128 +364,34 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
       default:
         break;
     }
-    throw new AcceptorRefusal('error', `unexpected ${pdu.kind} in ${this.phase}`);
+    throw new AcceptorRefusal('error', `unexpected ${pdu.kind} in ${this.phaseName}`);
   }
 
+  /** Data on the I/O channel: after the channel joins, the I/O channel's to handle. */
   private onIoData(userData: Uint8Array, out: Out): void {
-    if (this.phase === 'ChannelJoin') this.phase = this.choice.method === ENCRYPTION_METHOD_NONE ? 'ClientInfo' : 'SecurityExchange';
-    switch (this.phase) {
-      case 'SecurityExchange': {
-        const ex = decodeSecurityExchangePdu(userData);
-        if (!(ex.flags & SEC_EXCHANGE_PKT)) throw new AcceptorRefusal('error', 'expected a Security Exchange PDU');
-        const clientRandom = this.identity.clientRandom(ex.packet.encryptedClientRandom);
-        this.security = serverLayer(this.choice, clientRandom, this.serverRandom!);
-        out.events.push({ type: 'received', pdu: 'Security Exchange', summary: 'client random decrypted' });
-        this.phase = 'ClientInfo';
-        return;
-      }
-      case 'ClientInfo': {
-        // SEC_ENCRYPT (0x0008) and SEC_SECURE_CHECKSUM (0x0800) in the little-endian flags
-        const salted = userData.length >= 2 && (userData[0]! & 0x08) !== 0 && (userData[1]! & 0x08) !== 0;
-        if (userData.length >= 2 && userData[0]! & 0x08) this.macForms.add(salted ? 'salted' : 'plain');
-        if (salted && this.policy.rejectSaltedMac && this.choice.method !== ENCRYPTION_METHOD_FIPS) {
-          this.finish('refused', 'MAC checksum error: the Client Info PDU carries a salted MAC, which this server (as xrdp 0.9.21.1-1+deb12u3) does not accept', out, true);
-          return;
-        }
-        const { flags, body } = this.security.unwrap(userData, 'clientInfo');
-        if (!(flags & SEC_INFO_PKT)) throw new AcceptorRefusal('error', 'expected the Client Info PDU');
-        const info = decodeInfoPacket(body);
-        this.summary.user = info.userName;
-        this.summary.domain = info.domain;
-        this.summary.autoLogon = (info.flags & 0x08) !== 0; // INFO_AUTOLOGON
-        out.events.push({ type: 'received', pdu: 'Client Info', summary: `user "${info.userName}"` });
-        if (this.policy.licensing === 'platform-challenge') {
-          this.licensing = new ServerLicensing(licensingIdentity(), this.random);
-          this.sendIo(out, this.security.wrap(this.licensing.licenseRequest(), 'licensing', SEC_LICENSE_PKT), 'Server License Request');
-          this.phase = 'Licensing';
-          return;
-        }
-        this.sendValidClientAndDemandActive(out);
-        return;
-      }
-      case 'Licensing': {
-        // MS-RDPELE 3.2.5: the client's new license request (or license info), then its challenge response
-        const { flags, body } = this.security.unwrap(userData, 'licensing');
-        if (!(flags & SEC_LICENSE_PKT)) throw new AcceptorRefusal('error', 'expected a client licensing PDU');
-        const lic = this.licensing!;
-        if (lic.phase === 'WaitClientRequest') {
-          const challenge = lic.onNewLicenseRequest(body);
-          out.events.push({ type: 'received', pdu: 'Client New License Request', summary: 'pre-master secret decrypted' });
-          this.sendIo(out, this.security.wrap(challenge, 'licensing', SEC_LICENSE_PKT), 'Server Platform Challenge');
-          return;
-        }
-        const r = lic.onPlatformChallengeResponse(body);
-        out.events.push({ type: 'received', pdu: 'Client Platform Challenge Response', summary: r.reason });
-        if (!r.ok) {
-          this.sendIo(out, this.security.wrap(lic.errorAlert(ERR_INVALID_CLIENT, ST_TOTAL_ABORT), 'licensing', SEC_LICENSE_PKT), 'Licensing ERR_INVALID_CLIENT');
-          this.finish('refused', `licensing: ${r.reason}`, out, true);
-          return;
-        }
-        this.sendValidClientAndDemandActive(out);
-        return;
-      }
-      case 'ConfirmActive':
-      case 'ClientFinalization':
-      case 'Active': {
-        const { body } = this.security.unwrap(userData, 'other');
-        for (const share of decodeSharePdus(body)) this.onShare(share, out);
-        return;
-      }
-      default:
-        // no skipping ahead: share PDUs only after our Demand Active, which needs the Client Info
-        throw new AcceptorRefusal('error', `unexpected I/O channel data in ${this.phase}`);
+    if (this.phase === 'ChannelJoin') {
+      const core = this.clientData?.core;
+      this.io = new ServerIoChannel({
+        policy: this.policy,
+        identity: this.identity,
+        random: this.random,
+        choice: this.choice,
+        ...(this.serverRandom ? { serverRandom: this.serverRandom } : {}),
+        desktop: { width: core?.desktopWidth ?? 1024, height: core?.desktopHeight ?? 768 },
+        sendDomain: (o, pdu, name) => this.sendDomain(o, pdu, name),
+      });
+      this.phase = 'IoChannel';
     }
-  }
-
-  /** End licensing with STATUS_VALID_CLIENT (MS-RDPBCGR 2.2.1.12) and start the capabilities exchange (2.2.1.13.1). */
-  private sendValidClientAndDemandActive(out: Out): void {
-    const lic = new WriteCursor();
-    encodeLicensingPdu(validClientLicensingPdu(), lic);
-    this.sendIo(out, this.security.wrap(lic.finish(), 'licensing', SEC_LICENSE_PKT), 'Licensing STATUS_VALID_CLIENT');
-    const core = this.clientData?.core;
-    this.sendShare(out, {
-      kind: 'demandActive',
-      pduSource: SERVER_CHANNEL_ID,
-      value: {
-        shareId: 0x103ea,
-        sourceDescriptor: Buffer.from('RDP\0', 'latin1'),
-        capabilitySets: serverCapabilitySets({ desktopWidth: core?.desktopWidth ?? 1024, desktopHeight: core?.desktopHeight ?? 768 }),
-        sessionId: 0,
-      },
-    }, 'Demand Active');
-    this.phase = 'ConfirmActive';
-  }
-
-  private onShare(share: SharePdu, out: Out): void {
-    if (share.kind === 'confirmActive') {
-      if (this.phase !== 'ConfirmActive') throw new AcceptorRefusal('error', `a Confirm Active in ${this.phase}`);
-      out.events.push({ type: 'received', pdu: 'Confirm Active', summary: `${share.value.capabilitySets.length} capability sets` });
-      this.phase = 'ClientFinalization';
-      return;
+    // no skipping ahead: share PDUs only after our Demand Active, which needs the Client Info
+    if (this.phase !== 'IoChannel' || !this.io) throw new AcceptorRefusal('error', `unexpected I/O channel data in ${this.phaseName}`);
+    this.io.onData(userData, out);
+    if (this.io.logon) {
+      this.summary.user = this.io.logon.user;
+      this.summary.domain = this.io.logon.domain;
+      this.summary.autoLogon = this.io.logon.autoLogon;
     }
-    if (share.kind !== 'data') return;
-    const b = share.value.body;
-    const name =
-      b.kind === 'synchronize' ? 'Synchronize'
-      : b.kind === 'control' && b.value.action === CTRLACTION_COOPERATE ? 'Control Cooperate'
-      : b.kind === 'control' && b.value.action === CTRLACTION_REQUEST_CONTROL ? 'Control Request Control'
-      : b.kind === 'fontList' ? 'Font List'
-      : undefined;
-    if (!name || this.phase !== 'ClientFinalization') return;
-    out.events.push({ type: 'received', pdu: name, summary: '' });
-    this.clientFinal.add(name);
-    // answer each client finalization PDU as it comes (MS-RDPBCGR 1.3.1.1, 2.2.1.19-2.2.1.22):
-    // rdesktop waits for our Synchronize, Cooperate and Granted Control before its Font List
-    if (name === 'Synchronize') this.sendData(out, { kind: 'synchronize', value: { messageType: SYNCMSGTYPE_SYNC, targetUser: USER_ID } }, 'Synchronize');
-    if (name === 'Control Cooperate') this.sendData(out, { kind: 'control', value: { action: CTRLACTION_COOPERATE, grantId: 0, controlId: 0 } }, 'Control Cooperate');
-    if (name === 'Control Request Control') {
-      this.sendData(out, { kind: 'control', value: { action: CTRLACTION_GRANTED_CONTROL, grantId: USER_ID, controlId: 0x03ea } }, 'Control Granted Control');
-    }
-    if (name !== 'Font List') return;
-    this.sendData(out, { kind: 'fontMap', value: { numberEntries: 0, totalNumEntries: 0, mapFlags: FONTMAP_FIRST | FONTMAP_LAST, entrySize: 4 } }, 'Font Map');
-    // the client is active: the session ends here, by our choice, and says why
-    this.sendData(out, { kind: 'setErrorInfo', value: { errorInfo: ERRINFO_RPC_INITIATED_DISCONNECT } }, 'Set Error Info');
-    this.finish('finalized', 'activated; the server ended the session (Set Error Info ERRINFO_RPC_INITIATED_DISCONNECT)', out, true);
+    const end = this.io.end;
+    if (end) this.finish(end.outcome, end.reason, out, end.disconnect);
   }
 
   private sendDomain(out: Out, pdu: DomainPdu, name: string): void {
@@ -535,38 +401,9 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
     out.output.push(encodeX224Data(w.finish()));
     out.events.push({ type: 'sent', pdu: name, summary: '' });
   }
-
-  private sendIo(out: Out, userData: Uint8Array, name: string): void {
-    this.sendDomain(out, { kind: 'sendDataIndication', value: sendData(USER_ID, MCS_GLOBAL_CHANNEL_ID, userData) }, name);
-  }
-
-  private sendShare(out: Out, pdu: SharePdu, name: string): void {
-    const w = new WriteCursor();
-    encodeSharePdu(pdu, w);
-    this.sendIo(out, this.security.wrap(w.finish(), 'other'), name);
-  }
-
-  private sendData(out: Out, body: DataPduBody, name: string): void {
-    this.sendShare(out, { kind: 'data', pduSource: SERVER_CHANNEL_ID, value: { shareId: 0x103ea, streamId: STREAM_LOW, compressedType: 0, compressedLength: 0, body } }, name);
-  }
-}
-
-/** A deliberate end of the connection (a refusal or a client's disconnect), with its reason. */
-class AcceptorRefusal extends Error {
-  constructor(readonly outcome: ConnectionSummary['outcome'], message: string) {
-    super(message);
-  }
 }
 
 function protocolNames(mask: number): string[] {
   const names = Object.entries(PROTOCOL).filter(([, v]) => v !== 0 && (mask & v) === v).map(([k]) => k);
   return names.length ? names : ['RDP'];
-}
-
-/** The server's keys from the client random (MS-RDPBCGR 5.3.5): RC4 or FIPS. */
-function serverLayer(choice: { method: number; level: number }, clientRandom: Uint8Array, serverRandom: Uint8Array): SecurityLayer {
-  const inputs = { clientRandom, serverRandom };
-  if (choice.method === ENCRYPTION_METHOD_FIPS) return new SecurityLayer('server', choice.method, choice.level, undefined, new FipsSession(deriveServerFipsKeys(inputs)), 'unsalted');
-  if (!isRc4Method(choice.method)) throw new RdpCryptoError('UnsupportedMethod', 'encryptionMethod', `0x${choice.method.toString(16)}`);
-  return new SecurityLayer('server', choice.method, choice.level, new Rc4Session(deriveServerSessionKeys({ ...inputs, method: choice.method })), undefined, 'unsalted');
 }
