@@ -161,6 +161,7 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
         accounts: c.accounts,
         publicKey: info.serverPublicKey,
         restrictedAdminRequested: ((this.request?.negReq?.flags ?? 0) & NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED) !== 0,
+        redirectedAuthenticationRequested: ((this.request?.negReq?.flags ?? 0) & NEG_REQ_FLAGS.REDIRECTED_AUTHENTICATION_MODE_REQUIRED) !== 0,
         random: (n) => Buffer.from(this.random(n)),
       });
       this.phase = 'Credssp';

@@ -43,6 +43,8 @@ export interface CredsspServerSettings {
   failureReply: 'error-code' | 'close';
   /** restricted admin mode (empty TSPasswordCreds) accepted (DisableRestrictedAdmin=0) */
   restrictedAdmin: boolean;
+  /** redirected authentication (Remote Credential Guard, TSRemoteGuardCreds) accepted */
+  redirectedAuthentication: boolean;
   /** the NTLM names and version in our CHALLENGE (what nmap's rdp-ntlm-info prints) */
   ntlm: Pick<NtlmServerOptions, 'targetInfo' | 'version'>;
 }
@@ -63,6 +65,8 @@ export interface CredsspServerContext {
   publicKey: Uint8Array;
   /** the client asked for restricted admin mode in its RDP_NEG_REQ (RESTRICTED_ADMIN_MODE_REQUIRED) */
   restrictedAdminRequested: boolean;
+  /** ... and REDIRECTED_AUTHENTICATION_MODE_REQUIRED (Remote Credential Guard) */
+  redirectedAuthenticationRequested: boolean;
   random?: (n: number) => Buffer;
   now?: () => bigint;
 }
@@ -224,6 +228,11 @@ export class CredsspServer {
     if (kind === 'restricted-admin') {
       if (!this.ctx.settings.restrictedAdmin) throw new CredsspRefusal('restricted admin mode (empty credentials), which this server does not allow', NTSTATUS.STATUS_LOGON_FAILURE);
       if (!this.ctx.restrictedAdminRequested) throw new CredsspRefusal('empty credentials without RESTRICTED_ADMIN_MODE_REQUIRED in the RDP_NEG_REQ', NTSTATUS.STATUS_LOGON_FAILURE);
+    }
+    if (kind === 'remote-guard') {
+      // MS-RDPBCGR 2.2.1.1.1: only after REDIRECTED_AUTHENTICATION_MODE_REQUIRED, and only if we said we support it
+      if (!this.ctx.settings.redirectedAuthentication) throw new CredsspRefusal('Remote Credential Guard credentials (TSRemoteGuardCreds), which this server does not allow', NTSTATUS.STATUS_LOGON_FAILURE);
+      if (!this.ctx.redirectedAuthenticationRequested) throw new CredsspRefusal('TSRemoteGuardCreds without REDIRECTED_AUTHENTICATION_MODE_REQUIRED in the RDP_NEG_REQ', NTSTATUS.STATUS_LOGON_FAILURE);
     }
     s.notes.push(`authInfo: ${kind} credentials`);
     this.state = 'Done';

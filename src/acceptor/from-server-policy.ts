@@ -48,8 +48,10 @@ export function acceptorPolicy(p: ServerPolicy, opts: AcceptorPolicyOptions = {}
       if (d.outcome === 'selected') {
         // MS-RDPBCGR 2.2.1.2.1: RESTRICTED_ADMIN_MODE_SUPPORTED tells the client it may send empty credentials
         const credssp = (d.selectedProtocol & (PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX)) !== 0;
-        const ra = credssp && out.credssp?.settings.restrictedAdmin ? NEG_RSP_FLAGS.RESTRICTED_ADMIN_MODE_SUPPORTED : 0;
-        return { selected: d.selectedProtocol, negData: d.negData, responseFlags: d.responseFlags | ra };
+        const settings = credssp ? out.credssp?.settings : undefined;
+        const ra = settings?.restrictedAdmin ? NEG_RSP_FLAGS.RESTRICTED_ADMIN_MODE_SUPPORTED : 0;
+        const rcg = settings?.redirectedAuthentication ? NEG_RSP_FLAGS.REDIRECTED_AUTHENTICATION_MODE_SUPPORTED : 0;
+        return { selected: d.selectedProtocol, negData: d.negData, responseFlags: d.responseFlags | ra | rcg };
       }
       if (d.outcome === 'failure') return { failureCode: d.code, delivery: d.delivery };
       // xrdp answers a request it cannot parse with a Disconnect Provider Ultimatum (INDEX.md)
@@ -74,6 +76,7 @@ export function credsspSettings(c: CredsspPolicy, names: NtlmServerNames = DEFAU
     refuseLegacyClients: c.checkNonce && version >= 5,
     failureReply: c.failureReply ?? 'error-code',
     restrictedAdmin: c.restrictedAdmin ?? false,
+    redirectedAuthentication: c.redirectedAuthentication ?? false,
     ntlm: { targetInfo: { ...names }, version: ntlmVersion(c.ntlmVersion ?? '10.0.17763') },
   };
 }

@@ -23,13 +23,14 @@ interface ServeCliOptions {
   credsspVersion?: string;
   allowEncryptionOracle?: string;
   restrictedAdmin?: boolean;
+  remoteCredentialGuard?: boolean;
   ntlmComputer?: string;
   ntlmDomain?: string;
 }
 
 /** --credssp-version, --allow-encryption-oracle, --restricted-admin, --ntlm-computer, --ntlm-domain. */
 function credsspOptions(o: ServeCliOptions) {
-  const credssp: { versions?: number[]; checkNonce?: boolean; allowEncryptionOracle?: 0 | 1 | 2; restrictedAdmin?: boolean } = {};
+  const credssp: { versions?: number[]; checkNonce?: boolean; allowEncryptionOracle?: 0 | 1 | 2; restrictedAdmin?: boolean; redirectedAuthentication?: boolean } = {};
   if (o.credsspVersion !== undefined) {
     const v = Number(o.credsspVersion);
     if (!Number.isInteger(v) || v < 2 || v > 6) throw new UsageError('--credssp-version takes 2 to 6 (5 and 6 have the CVE-2018-0886 fix)');
@@ -42,6 +43,7 @@ function credsspOptions(o: ServeCliOptions) {
     credssp.checkNonce = v === 0;
   }
   if (o.restrictedAdmin) credssp.restrictedAdmin = true;
+  if (o.remoteCredentialGuard) credssp.redirectedAuthentication = true;
   const name = o.ntlmComputer;
   const domain = o.ntlmDomain;
   if (name !== undefined && !/^[A-Za-z0-9-]{1,15}$/.test(name)) throw new UsageError('--ntlm-computer takes a NetBIOS name (1-15 letters, digits, -)');
@@ -137,6 +139,7 @@ export function registerServe(program: Command): void {
     .option('--credssp-version <n>', 'the highest CredSSP version spoken: 6 (patched, default), or 2-4 as a host before the March 2018 update')
     .option('--allow-encryption-oracle <n>', 'CredSSP AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable')
     .option('--restricted-admin', 'accept restricted admin logons (DisableRestrictedAdmin=0)')
+    .option('--remote-credential-guard', 'accept redirected authentication (Remote Credential Guard: TSRemoteGuardCreds)')
     .option('--ntlm-computer <name>', 'the NetBIOS computer name in the NTLM CHALLENGE (default RDPSEC)')
     .option('--ntlm-domain <name>', 'the DNS domain in the NTLM CHALLENGE (default: a workgroup host)')
     .action(async (o: ServeCliOptions) => {

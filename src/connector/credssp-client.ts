@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { CREDSSP_FIRST_HASHED_VERSION, CREDSSP_NONCE_SIZE, pubKeyAuthMatches, pubKeyAuthPlaintext } from '../crypto/credssp-binding.js';
 import { DEFAULT_NTLM_VERSION, NtlmClient, XFREERDP_NEGOTIATE_FLAGS, type NtlmCredentials } from '../crypto/ntlm-context.js';
 import { decodeTsRequest, encodeTsRequest, type TsRequest } from '../pdu/credssp.js';
-import { encodePasswordCredentials, encodeRestrictedAdminCredentials } from '../pdu/credssp-credentials.js';
+import {
+  CRED_TYPE_REMOTE_GUARD,
+  encodePasswordCredentials,
+  encodeRestrictedAdminCredentials,
+  encodeTsCredentials,
+  encodeTsRemoteGuardCreds,
+} from '../pdu/credssp-credentials.js';
 import { NTSTATUS, ntStatusName } from '../pdu/ntstatus.js';
 import {
   NTLM_CHALLENGE,
@@ -52,6 +58,11 @@ export interface CredsspCredentials extends NtlmCredentials {
   password?: Uint8Array;
   /** send the empty credentials of restricted admin mode instead of the password */
   restrictedAdmin?: boolean;
+  /**
+   * send TSRemoteGuardCreds (Remote Credential Guard, MS-CSSP 2.2.1.2.3) instead: the logon
+   * credential of a package (Kerberos in practice), passed through as given
+   */
+  remoteGuard?: { packageName: string; credBuffer: Uint8Array };
 }
 
 export interface CredsspClientOutcome {
@@ -171,9 +182,11 @@ export class CredsspClient {
     }
     const creds = this.config.credentials!;
     // TSCredentials (MS-CSSP 2.2.1.2) of type password; restricted admin sends its three fields empty
-    const tsCredentials = creds.restrictedAdmin
-      ? encodeRestrictedAdminCredentials()
-      : encodePasswordCredentials({ domainName: creds.domain, userName: creds.user, password: creds.password ?? new Uint8Array(0) });
+    const tsCredentials = creds.remoteGuard
+      ? encodeTsCredentials({ credType: CRED_TYPE_REMOTE_GUARD, credentials: encodeTsRemoteGuardCreds({ logonCred: creds.remoteGuard }) })
+      : creds.restrictedAdmin
+        ? encodeRestrictedAdminCredentials()
+        : encodePasswordCredentials({ domainName: creds.domain, userName: creds.user, password: creds.password ?? new Uint8Array(0) });
     const authInfo = this.ntlm!.seal(tsCredentials);
     tsCredentials.fill(0);
     creds.password?.fill(0);

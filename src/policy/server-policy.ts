@@ -137,6 +137,11 @@ export interface CredsspPolicy {
   failureReply?: 'error-code' | 'close';
   /** restricted admin logons (empty credentials) accepted: DisableRestrictedAdmin=0; default false */
   restrictedAdmin?: boolean;
+  /**
+   * redirected authentication (Remote Credential Guard: TSRemoteGuardCreds, MS-CSSP 2.2.1.2.3)
+   * accepted; default false
+   */
+  redirectedAuthentication?: boolean;
   /** the NTLM VERSION in the CHALLENGE, "major.minor.build" (what rdp-ntlm-info prints); default by flavor */
   ntlmVersion?: string;
 }

@@ -44,7 +44,7 @@ function accounts(text = `alice::${ALICE_HASH}\nbob::${ALICE_HASH}:locked\ncarol
 interface Case {
   server?: Partial<CredsspPolicy>;
   presetName?: string;
-  client?: { version?: number; allowEncryptionOracle?: 0 | 1 | 2; user?: string; password?: string; restrictedAdmin?: boolean };
+  client?: { version?: number; allowEncryptionOracle?: 0 | 1 | 2; user?: string; password?: string; restrictedAdmin?: boolean; remoteGuard?: boolean };
   protocols?: number;
   negReqFlags?: number;
   stopAfter?: ConnectorConfig['stopAfter'];
@@ -71,6 +71,7 @@ function run(k: Case) {
         ntHash: password === 'S3cret!' ? Buffer.from(ALICE_HASH, 'hex') : Buffer.alloc(16, 0x42),
         password: Buffer.from(password, 'utf16le'),
         ...(k.client?.restrictedAdmin ? { restrictedAdmin: true } : {}),
+        ...(k.client?.remoteGuard ? { remoteGuard: { packageName: 'Kerberos', credBuffer: Buffer.from('opaque KERB_TICKET_LOGON') } } : {}),
       },
     },
   });
@@ -206,6 +207,15 @@ describe('CredSSP, our connector against our acceptor', () => {
     assert.match(off.s.summary.reason, /restricted admin/);
     const unasked = run({ server: { restrictedAdmin: true }, client: { restrictedAdmin: true } });
     assert.equal(unasked.s.summary.outcome, 'refused');
+  });
+
+  it('accepts Remote Credential Guard credentials only when the policy allows it and the client asked for it', () => {
+    const flag = NEG_REQ_FLAGS.REDIRECTED_AUTHENTICATION_MODE_REQUIRED;
+    const ok = run({ server: { redirectedAuthentication: true }, negReqFlags: flag, client: { remoteGuard: true } });
+    assert.equal(ok.s.summary.nla?.credentials, 'remote-guard', ok.s.summary.reason);
+    assert.ok((ok.c.result?.confirm.negotiation as { flags: number }).flags & 0x10, 'REDIRECTED_AUTHENTICATION_MODE_SUPPORTED');
+    assert.match(run({ negReqFlags: flag, client: { remoteGuard: true } }).s.summary.reason, /Remote Credential Guard/);
+    assert.match(run({ server: { redirectedAuthentication: true }, client: { remoteGuard: true } }).s.summary.reason, /REDIRECTED_AUTHENTICATION_MODE_REQUIRED/);
   });
 
   it('never throws on random or damaged TSRequests in any CredSSP state', () => {

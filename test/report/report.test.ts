@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { DataError, checkData, loadData } from '../../src/data/load.js';
 import { finding, findingsCatalogue } from '../../src/diagnose/findings-catalogue.js';
 import { isWeakCipher, postureFindings } from '../../src/diagnose/posture-findings.js';
-import type { CertificateSummary, Finding, Posture } from '../../src/probe/posture.js';
+import type { CredsspPosture, CertificateSummary, Finding, Posture } from '../../src/probe/posture.js';
 import { toJson } from '../../src/report/json.js';
 import { renderPosture, wantColor } from '../../src/report/terminal.js';
 
@@ -154,6 +154,50 @@ describe('postureFindings on the xrdp negotiate/high posture', () => {
     const again = postureFindings(p, NOW);
     assert.equal(again[0]!.id, 'encryption-none', 'critical comes first');
     assert.ok(ids(again).includes('downgrade-not-echoed'));
+  });
+});
+
+describe('CredSSP in findings, JSON and the terminal report', () => {
+  const withCredssp = (over: Partial<CredsspPosture> = {}): Posture => {
+    const p = xrdpPosture();
+    p.protocols.HYBRID = { status: 'accepted', requested: 0x3, selected: 'HYBRID' };
+    p.credssp = {
+      version: 6,
+      nlaRequired: false,
+      acceptsLegacyVersions: true,
+      legacyCheck: 'logon',
+      acceptsCurrentVersions: true,
+      ntlm: { targetName: 'LAB', netbiosComputer: 'LAB', netbiosDomain: 'LAB', dnsComputer: 'lab', dnsDomain: 'lab', dnsTree: null, osVersion: '10.0.17763', timestamp: '2026-11-22T00:00:00.000Z' },
+      hybridEx: { advertised: true, earlyUserAuthorization: 'AUTHZ_SUCCESS' },
+      restrictedAdmin: { advertised: true, accepted: true },
+      credentials: { user: 'CORP\\alice', accepted: false, errorCode: 'STATUS_LOGON_FAILURE', observation: 'the server answered with TSRequest errorCode STATUS_LOGON_FAILURE' },
+      ...over,
+    };
+    p.findings = postureFindings(p, NOW);
+    return p;
+  };
+
+  it('findings: unpatched clients taken, logon refused, restricted admin; an unpatched server instead', () => {
+    const got = ids(withCredssp().findings);
+    for (const id of ['credssp-accepts-unpatched-clients', 'credssp-logon-refused', 'restricted-admin-accepted']) assert.ok(got.includes(id), got.join(', '));
+    const old = ids(withCredssp({ version: 2 }).findings);
+    assert.ok(old.includes('credssp-unpatched') && !old.includes('credssp-accepts-unpatched-clients'), old.join(', '));
+  });
+
+  it('the terminal report has a CredSSP section with the logon', () => {
+    const text = renderPosture(withCredssp(), { color: false });
+    assert.match(text, /^# CredSSP/m);
+    assert.match(text, /^\(cssp\) version {6}TSRequest version 6 {2}has the CVE-2018-0886 fix$/m);
+    assert.match(text, /^\(cssp\) logon {8}CORP\\alice: refused \(STATUS_LOGON_FAILURE\)/m);
+    assert.match(text, /^\(cssp\) restricted {3}RESTRICTED_ADMIN_MODE_SUPPORTED {2}a restricted admin logon was taken$/m);
+  });
+
+  it('the JSON validates against the schema, credssp included', () => {
+    const p = withCredssp();
+    assert.ok(validate(JSON.parse(toJson(p))), ajv.errorsText(validate.errors));
+    const broken = JSON.parse(toJson(p));
+    broken.credssp.nlaRequired = 'no';
+    assert.ok(!validate(broken));
   });
 });
 
