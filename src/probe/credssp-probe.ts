@@ -31,7 +31,8 @@ type Run = (spec: AttemptSpec) => Promise<AttemptOutcome>;
 const LEGACY_VERSION = 2;
 const CURRENT_VERSION = 6;
 
-function attemptConfig(
+/** A connector config for a CredSSP attempt (HYBRID family), with or without credentials. */
+export function credsspAttemptConfig(
   requestedProtocols: number,
   version: number,
   creds: ProbeCredentials | undefined,
@@ -91,17 +92,17 @@ export async function probeCredssp(run: Run, posture: Pick<Posture, 'protocols' 
   const hybridExQ = hybridQ | PROTOCOL.HYBRID_EX;
   const withCreds = creds !== undefined;
   const [legacyO, currentO, restrictedO, hybridExO] = await Promise.all([
-    run({ label: `CredSSP version ${LEGACY_VERSION}`, config: attemptConfig(hybridQ, LEGACY_VERSION, creds) }),
-    withCreds ? run({ label: 'credentials', config: attemptConfig(hybridQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
+    run({ label: `CredSSP version ${LEGACY_VERSION}`, config: credsspAttemptConfig(hybridQ, LEGACY_VERSION, creds) }),
+    withCreds ? run({ label: 'credentials', config: credsspAttemptConfig(hybridQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
     withCreds
       ? run({
           label: 'restricted admin',
           // the server judges empty credentials only once it has them (authInfo), and says
           // nothing on success: go on to the MCS Connect Response to see the answer
-          config: attemptConfig(hybridQ, CURRENT_VERSION, creds, { negReqFlags: NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED, restrictedAdmin: true, stopAfter: 'mcs-connect' }),
+          config: credsspAttemptConfig(hybridQ, CURRENT_VERSION, creds, { negReqFlags: NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED, restrictedAdmin: true, stopAfter: 'mcs-connect' }),
         })
       : Promise.resolve(null),
-    withCreds && p.HYBRID_EX.status === 'accepted' ? run({ label: 'HYBRID_EX logon', config: attemptConfig(hybridExQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
+    withCreds && p.HYBRID_EX.status === 'accepted' ? run({ label: 'HYBRID_EX logon', config: credsspAttemptConfig(hybridExQ, CURRENT_VERSION, creds) }) : Promise.resolve(null),
   ]);
   const n = hybrid.ntlm;
   const credentials = currentO && creds ? credentialsOutcome(currentO, creds.domain ? `${creds.domain}\\${creds.user}` : creds.user) : null;

@@ -3,6 +3,7 @@ import { DEFAULT_CLIENT_DATA } from '../connector/mcs-connect.js';
 import type { MacForm } from '../crypto/session-keys.js';
 import { PROTOCOL } from '../pdu/nego.js';
 import { attemptError, type AttemptOutcome, type AttemptSpec } from './attempt.js';
+import { credsspAttemptConfig, type ProbeCredentials } from './credssp-probe.js';
 import type { HandshakeAttempt, HandshakeEntry, HandshakeReport, MethodHandshake, Posture } from './posture.js';
 
 /**
@@ -11,7 +12,7 @@ import type { HandshakeAttempt, HandshakeEntry, HandshakeReport, MethodHandshake
  * really works with it. With RC4 both MAC forms are tried, because xrdp 0.9.21-1+deb12u3 checks
  * only the plain MAC and drops clients (FreeRDP) that send the salted one (MS-RDPBCGR 5.3.6.1.1).
  */
-export async function runHandshakes(p: Posture, run: (spec: AttemptSpec) => Promise<AttemptOutcome>): Promise<HandshakeReport> {
+export async function runHandshakes(p: Posture, run: (spec: AttemptSpec) => Promise<AttemptOutcome>, credentials?: ProbeCredentials): Promise<HandshakeReport> {
   const report: HandshakeReport = { layers: {}, methods: {} };
   const jobs: Promise<void>[] = [];
   const full = (requestedProtocols: number | null, encryptionMethods: number, macForm: MacForm): AttemptSpec['config'] => ({
@@ -25,7 +26,13 @@ export async function runHandshakes(p: Posture, run: (spec: AttemptSpec) => Prom
     jobs.push(run({ label: 'handshake SSL', config: full(PROTOCOL.SSL, DEFAULT_CLIENT_DATA.encryptionMethods, 'unsalted') }).then((o) => void (report.layers.SSL = handshakeAttempt(o))));
   }
   if (p.protocols.HYBRID.status === 'accepted' || p.protocols.HYBRID_EX.status === 'accepted') {
-    report.layers.HYBRID = { works: null, reason: 'needs a CredSSP authentication, which the probe does not do yet' };
+    if (!credentials) {
+      report.layers.HYBRID = { works: null, reason: 'needs a CredSSP logon: give --user' };
+    } else {
+      // NLA: CredSSP with the credentials, then the whole connection sequence inside TLS
+      const config = { ...credsspAttemptConfig(PROTOCOL.SSL | PROTOCOL.HYBRID, 6, credentials, { stopAfter: 'activation' }), activation: { macForm: 'unsalted' as const } };
+      jobs.push(run({ label: 'handshake HYBRID', config }).then((o) => void (report.layers.HYBRID = handshakeAttempt(o))));
+    }
   }
 
   const ss = p.standardSecurity;

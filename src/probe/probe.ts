@@ -246,7 +246,7 @@ export async function probeServer(opts: ProbeOptions): Promise<Posture> {
     };
   }
   if (opts.handshake) {
-    posture.handshake = await runHandshakes(posture, run);
+    posture.handshake = await runHandshakes(posture, run, opts.credentials);
     attachHandshakeEntries(posture, posture.handshake);
   }
   posture.connections = connections;

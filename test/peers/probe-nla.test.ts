@@ -32,8 +32,8 @@ async function creds(password: string): Promise<ProbeCredentials> {
 
 const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas/probe.schema.json'), 'utf8')));
 
-async function probe(port: number, password?: string) {
-  const p = await probeServer({ host: '127.0.0.1', port, timeoutMs: 4000, parallel: 4, ...(password !== undefined ? { credentials: await creds(password) } : {}) });
+async function probe(port: number, password?: string, handshake = false) {
+  const p = await probeServer({ host: '127.0.0.1', port, timeoutMs: 4000, parallel: 4, handshake, ...(password !== undefined ? { credentials: await creds(password) } : {}) });
   const json = JSON.parse(JSON.stringify(p));
   assert.ok(validate(json), JSON.stringify(validate.errors));
   return p;
@@ -67,6 +67,26 @@ describe('probe CredSSP against the FreeRDP shadow server', () => {
       assert.match(b.meaning ?? '', /failed logon/);
     });
   }
+});
+
+describe('our connector through NLA to activation (probe --handshake --user)', () => {
+  test('against the FreeRDP shadow server in nla mode', async (t) => {
+    if (!skipOrFail(t, 'shadow')) return;
+    const shadow = await startShadow('nla', undefined, { t });
+    const h = (await probe(shadow.port, PASSWORD, true)).handshake!.layers.HYBRID!;
+    assert.equal(h.works, true, JSON.stringify(h));
+    assert.equal(h.reached, 'finalized');
+  });
+
+  test('against our server (windows-2019), where the log names the logon', async (t) => {
+    if (!skipOrFail(t, 'winpr-hash')) return;
+    const s = await ours(t, 'windows-2019');
+    const h = (await probe(s.port, PASSWORD, true)).handshake!.layers.HYBRID!;
+    assert.equal(h.works, true, JSON.stringify(h));
+    const done = s.records.find((r) => r.outcome === 'finalized' && r.selectedProtocol === 'HYBRID');
+    assert.ok(done, JSON.stringify(s.records.map((r) => r.reason)));
+    assert.equal(done.nla?.user, USER);
+  });
 });
 
 describe('probe CredSSP against our server: the posture equals the policy', () => {
