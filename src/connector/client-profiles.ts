@@ -1,7 +1,7 @@
 import { DataError, loadData } from '../data/load.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
 import { NEG_REQ_FLAGS, PROTOCOL, type ProtocolName } from '../pdu/nego.js';
-import type { ConnectorConfig } from './connector.js';
+import type { ClientConnector, ConnectorConfig } from './connector.js';
 import type { CredsspClientConfig, CredsspCredentials } from './credssp-client.js';
 import type { ConnectorError, ConnectorErrorCode } from './errors.js';
 import { DEFAULT_CLIENT_DATA, type ClientDataConfig } from './mcs-connect.js';
@@ -14,15 +14,20 @@ import { DEFAULT_CLIENT_DATA, type ClientDataConfig } from './mcs-connect.js';
  * `simulate`, the real acceptor), never from a table of outcomes.
  *
  * What a profile cannot change in the connector: it always sends raw NTLM in negoTokens
- * (mstsc sends SPNEGO, rdesktop Kerberos: the acceptor reads SPNEGO and raw NTLM alike, and the
- * CVE-2018-0886 rules depend on versions, not on the package), and its NTLM NEGOTIATE is the
- * connector's own. Each profile's `notModelled` says what else is left out.
+ * (mstsc sends SPNEGO: the acceptor reads SPNEGO and raw NTLM alike, and the CVE-2018-0886
+ * rules depend on versions, not on the package), its NTLM NEGOTIATE is the connector's own, and
+ * it has no Kerberos (a Kerberos-only profile does not log on). Each profile's `notModelled`
+ * says what else is left out.
  */
 
 export type StopAfter = ConnectorConfig['stopAfter'];
 export type MethodName = '40BIT' | '56BIT' | '128BIT' | 'FIPS';
-/** How an attempt ended, as `after.on` names it: 'connected' (reached its stopAfter) or the error's code. */
-export type AttemptOutcome = 'connected' | ConnectorErrorCode;
+/**
+ * How an attempt ended, as `after.on` names it: 'connected' (it reached its stopAfter), the
+ * error's code, or 'credssp-not-attempted': CredSSP was selected and the client, with no logon
+ * it can make, ended the attempt right after TLS (rdesktop without a Kerberos ticket).
+ */
+export type AttemptOutcome = 'connected' | 'credssp-not-attempted' | ConnectorErrorCode;
 
 export interface ProfileAttempt {
   /** names ([RDP] for 0); null: no RDP_NEG_REQ */
@@ -171,13 +176,24 @@ export function connectorConfigFor(profile: ClientProfile, opts: ConnectorConfig
   });
 }
 
+type Ended = Pick<ClientConnector, 'config' | 'result'> & { readonly error?: ConnectorError | undefined };
+
+/** How a finished attempt ended, in the words of `after.on`. */
+export function attemptOutcome(c: Ended): AttemptOutcome {
+  if (c.error) return c.error.code;
+  const r = c.result;
+  const wantedLogon = STOP_ORDER.indexOf(c.config.stopAfter) >= STOP_ORDER.indexOf('credssp');
+  if (r?.security && r.selectedProtocol & (PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX) && !r.credssp && wantedLogon) return 'credssp-not-attempted';
+  return 'connected';
+}
+
 /**
- * The attempt the client makes after attempt `index` ended with `error` (undefined: it reached
- * its stopAfter), or undefined when it makes none. An attempt that the server left hanging
- * (the connector still waiting) has no outcome and leads nowhere.
+ * The attempt the client makes after attempt `index` ended as `c` (its connector, done), or
+ * undefined when it makes none. An attempt that the server left hanging (the connector still
+ * waiting) has no outcome: the caller does not ask.
  */
-export function nextAttempt(profile: ClientProfile, index: number, error: ConnectorError | undefined): number | undefined {
-  const outcome: AttemptOutcome = error ? error.code : 'connected';
+export function nextAttempt(profile: ClientProfile, index: number, c: Ended): number | undefined {
+  const outcome = attemptOutcome(c);
   const next = profile.attempts.findIndex((a) => a.after?.some((x) => x.attempt === index && x.on.includes(outcome)));
   return next === -1 ? undefined : next;
 }
@@ -202,9 +218,14 @@ function cookieFor(p: ClientProfile, creds: CredsspCredentials | undefined): str
   return p.cookie.fixed;
 }
 
+/**
+ * The connector's CredSSP settings. A Kerberos-only client (rdesktop) gets no credentials: the
+ * connector has no Kerberos, so the attempt ends after TLS as rdesktop's does without a ticket.
+ */
 function credsspFor(p: ClientProfile, creds: CredsspCredentials | undefined): CredsspClientConfig | undefined {
   const c = p.credssp;
   if (!c) return undefined;
+  if (c.package === 'kerberos') creds = undefined;
   return {
     version: c.version,
     ...(c.allowEncryptionOracle !== undefined ? { allowEncryptionOracle: c.allowEncryptionOracle } : {}),

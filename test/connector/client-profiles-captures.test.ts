@@ -111,7 +111,7 @@ describe('client profiles replay the captured clients', () => {
           assert.equal(Buffer.from(token.subarray(0, 12)).toString('hex'), '4e544c4d5353500001000000', 'raw NTLM NEGOTIATE');
           compared++;
         }
-        attempt = c.done ? nextAttempt(profile, attempt!, c.error) : undefined;
+        attempt = c.done ? nextAttempt(profile, attempt!, c) : undefined;
         if (k === conns.length - 1 && c.done) assert.equal(attempt, undefined, 'the real client made no further connection');
       });
       // what the real client sent past the request was compared too; except where nmap starts

@@ -18,7 +18,7 @@ import { ServerAcceptor } from '../../src/acceptor/acceptor.js';
 import type { AcceptorPolicy } from '../../src/acceptor/acceptor-policy.js';
 import { acceptorPolicy } from '../../src/acceptor/from-server-policy.js';
 import { ServerIdentity } from '../../src/acceptor/server-identity.js';
-import { checkProfile, clientProfile, clientProfileNames, clientProfiles, connectorConfigFor, nextAttempt, type ClientProfile } from '../../src/connector/client-profiles.js';
+import { attemptOutcome, checkProfile, clientProfile, clientProfileNames, clientProfiles, connectorConfigFor, nextAttempt, type ClientProfile } from '../../src/connector/client-profiles.js';
 import { ClientConnector, type ConnectorConfig } from '../../src/connector/connector.js';
 import type { CredsspCredentials } from '../../src/connector/credssp-client.js';
 import { CONNECTOR_ERROR_CODES } from '../../src/connector/errors.js';
@@ -74,11 +74,12 @@ function pump(config: ConnectorConfig, policy: AcceptorPolicy) {
 /** A profile's connection attempts, one after the other as its `after` graph says. */
 function runProfile(profile: ClientProfile, policy: AcceptorPolicy) {
   const configs = connectorConfigFor(profile, { credentials: alice() });
-  const path: { attempt: number; requested: number | null; error?: string; server: string }[] = [];
+  /** per attempt: requestedProtocols, how it ended for the client ('waiting' when left hanging), for the server */
+  const path: [number | null, string, string][] = [];
   for (let i: number | undefined = 0; i !== undefined && path.length < 10; ) {
     const { c, s } = pump(configs[i]!, policy);
-    path.push({ attempt: i, requested: configs[i]!.requestedProtocols, ...(c.error ? { error: c.error.code } : {}), server: s.summary.outcome });
-    i = c.done ? nextAttempt(profile, i, c.error) : undefined;
+    path.push([configs[i]!.requestedProtocols, c.done ? attemptOutcome(c) : 'waiting', s.summary.outcome]);
+    i = c.done ? nextAttempt(profile, i, c) : undefined;
   }
   return path;
 }
@@ -116,7 +117,7 @@ describe('data/client-profiles.yaml', () => {
 
   it('the schema names only outcomes the connector has; checkProfile refuses what the schema cannot see', () => {
     const schema = JSON.parse(readFileSync(new URL('../../../data/schemas/client-profiles.schema.json', import.meta.url), 'utf8'));
-    for (const t of schema.definitions.trigger.enum as string[]) assert.ok(t === 'connected' || (CONNECTOR_ERROR_CODES as readonly string[]).includes(t), t);
+    for (const t of schema.definitions.trigger.enum as string[]) assert.ok(t === 'connected' || t === 'credssp-not-attempted' || (CONNECTOR_ERROR_CODES as readonly string[]).includes(t), t);
     const base = clientProfile('mstsc-win10');
     assert.throws(() => checkProfile({ ...base, credssp: { ...base.credssp!, version: 2 } }), DataError);
     assert.throws(() => checkProfile({ ...clientProfile('mstsc-win7-unpatched'), credssp: { version: 2, patched: false, allowEncryptionOracle: 1, package: 'spnego' } }), DataError);
@@ -209,30 +210,46 @@ describe('the KB4295591 matrix: client profiles against our acceptor with the pr
 });
 
 describe('fallback chains against our acceptor', () => {
+  const chain = (profile: string, presetName: string) => runProfile(clientProfile(profile), serverPolicy(presetName));
+
   it('xfreerdp 2.11 goes SSL|HYBRID -> SSL -> RDP against SecurityLayer=0, as in shadow-rdp--xfreerdp-default', () => {
-    const path = runProfile(clientProfile('xfreerdp-2.11'), serverPolicy('windows-legacy-rdp'));
-    assert.deepEqual(path.map((p) => [p.requested, p.error ?? p.server]), [
-      [0x3, 'SSL_NOT_ALLOWED_BY_SERVER'],
-      [0x1, 'SSL_NOT_ALLOWED_BY_SERVER'],
-      [0x0, 'finalized'],
+    assert.deepEqual(chain('xfreerdp-2.11', 'windows-legacy-rdp'), [
+      [0x3, 'SSL_NOT_ALLOWED_BY_SERVER', 'refused'],
+      [0x1, 'SSL_NOT_ALLOWED_BY_SERVER', 'refused'],
+      [0x0, 'connected', 'finalized'],
     ]);
   });
 
   it('rdesktop 1.9 retries without RDP_NEG_REQ after SSL_NOT_ALLOWED_BY_SERVER', () => {
-    const path = runProfile(clientProfile('rdesktop-1.9'), serverPolicy('windows-legacy-rdp'));
-    assert.deepEqual(path.map((p) => [p.requested, p.error ?? p.server]), [
-      [0x3, 'SSL_NOT_ALLOWED_BY_SERVER'],
-      [null, 'finalized'],
+    assert.deepEqual(chain('rdesktop-1.9', 'windows-legacy-rdp'), [
+      [0x3, 'SSL_NOT_ALLOWED_BY_SERVER', 'refused'],
+      [null, 'connected', 'finalized'],
+    ]);
+  });
+
+  it('rdesktop 1.9, with no Kerberos ticket, leaves after TLS when CredSSP is selected and asks for SSL only', () => {
+    // as rdesktop 1.9.0 did against rdpsec serve with these presets (data/client-profiles.yaml)
+    assert.deepEqual(chain('rdesktop-1.9', 'windows-2008r2-tls10'), [
+      [0x3, 'credssp-not-attempted', 'in-progress'],
+      [0x1, 'connected', 'finalized'],
+    ]);
+    assert.deepEqual(chain('rdesktop-1.9', 'windows-2019'), [
+      [0x3, 'credssp-not-attempted', 'in-progress'],
+      [0x1, 'HYBRID_REQUIRED_BY_SERVER', 'refused'],
     ]);
   });
 
   it('xfreerdp /sec:nla refuses a server that picks TLS and makes no other attempt', () => {
-    const path = runProfile(clientProfile('xfreerdp-2.11-sec-nla'), serverPolicy('xrdp-debian'));
-    assert.deepEqual(path.map((p) => [p.requested, p.error ?? p.server]), [[0x3, 'UNEXPECTED_PROTOCOL']]);
+    assert.deepEqual(chain('xfreerdp-2.11-sec-nla', 'xrdp-debian'), [[0x3, 'UNEXPECTED_PROTOCOL', 'in-progress']]);
   });
 
   it('xfreerdp /sec:tls stops at HYBRID_REQUIRED_BY_SERVER, as against the FreeRDP shadow server', () => {
-    const path = runProfile(clientProfile('xfreerdp-2.11-sec-tls'), serverPolicy('windows-hardened'));
-    assert.deepEqual(path.map((p) => [p.requested, p.error ?? p.server]), [[0x1, 'HYBRID_REQUIRED_BY_SERVER']]);
+    assert.deepEqual(chain('xfreerdp-2.11-sec-tls', 'windows-hardened'), [[0x1, 'HYBRID_REQUIRED_BY_SERVER', 'refused']]);
+  });
+
+  it('a stop before the logon is not mistaken for a client that cannot log on', () => {
+    const [config] = connectorConfigFor(clientProfile('rdesktop-1.9'), { stopAfter: 'security-upgrade' });
+    const { c } = pump(config!, serverPolicy('windows-2019'));
+    assert.equal(attemptOutcome(c), 'connected');
   });
 });
