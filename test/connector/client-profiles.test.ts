@@ -207,6 +207,14 @@ describe('the KB4295591 matrix: client profiles against our acceptor with the pr
     }
   }
   it('shows all three verdicts of the table', () => assert.deepEqual([...seen].sort(), ['Allowed', 'Blocked by client', 'Blocked by server']));
+
+  it('xfreerdp 2.11, which has no AllowEncryptionOracle, logs on to the unpatched server as a Vulnerable client would', () => {
+    const [config] = connectorConfigFor(clientProfile('xfreerdp-2.11'), { credentials: alice() });
+    const { c, s } = pump(config!, serverPolicy('windows-2008r2-tls10'));
+    assert.equal(c.error, undefined, c.error?.message);
+    assert.equal(s.summary.nla?.clientVersion, 6);
+    assert.equal(s.summary.outcome, 'finalized');
+  });
 });
 
 describe('fallback chains against our acceptor', () => {
