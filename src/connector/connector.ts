@@ -44,6 +44,12 @@ export interface ConnectorConfig {
   requestedProtocols: number | null;
   /** RDP_NEG_REQ flags (RESTRICTED_ADMIN_MODE_REQUIRED ...) */
   negReqFlags?: number;
+  /**
+   * The selectedProtocol values this client goes on with (PROTOCOL.*); any other selection ends
+   * the attempt with UNEXPECTED_PROTOCOL, as xfreerdp /sec:nla does when a server picks TLS
+   * (capture xrdp-negotiate-high--xfreerdp-sec-nla). Absent: any protocol it can continue with.
+   */
+  acceptedProtocols?: readonly number[];
   /** mstshash cookie; probes use a random one per connection */
   cookie?: string;
   /**
@@ -310,6 +316,11 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
           this.st = { kind: 'Failed', partial, error: new ConnectorError('UNEXPECTED_PROTOCOL', 'x224', `the server selected an unknown protocol 0x${selected.toString(16)}`, undefined, selected) };
           return;
         }
+        const accepted = this.config.acceptedProtocols;
+        if (accepted && !accepted.includes(selected)) {
+          this.st = { kind: 'Failed', partial, error: new ConnectorError('UNEXPECTED_PROTOCOL', 'x224', `the server selected ${protocolName(selected)}, which this client does not go on with`, undefined, selected) };
+          return;
+        }
         if (this.config.stopAfter === 'negotiation') {
           this.st = { kind: 'Connected', result: partial };
         } else if (selected !== PROTOCOL.RDP) {
@@ -357,13 +368,11 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         return;
       }
       case 'SendMcsConnectInitial': {
-        const bytes = buildMcsConnectInitial(this.config.clientData, st.partial.requestedProtocols === null ? null : st.partial.selectedProtocol);
-        out.output.push(bytes);
-        out.events.push({
-          type: 'sent',
-          pdu: 'MCS Connect Initial',
-          summary: `encryptionMethods=0x${this.config.clientData.encryptionMethods.toString(16)}`,
-        });
+        const cd = this.config.clientData;
+        const echo = st.partial.requestedProtocols === null ? null : st.partial.selectedProtocol;
+        out.output.push(buildMcsConnectInitial(cd, echo));
+        const methods = echo ? (cd.encryptionMethodsOverTls ?? cd.encryptionMethods) : cd.encryptionMethods;
+        out.events.push({ type: 'sent', pdu: 'MCS Connect Initial', summary: `encryptionMethods=0x${methods.toString(16)}` });
         this.st = { kind: 'WaitMcsConnectResponse', partial: st.partial };
         return;
       }

@@ -34,6 +34,13 @@ import { decodeX224Data, encodeX224Data } from '../pdu/x224.js';
 export interface ClientDataConfig {
   /** TS_UD_CS_SEC encryptionMethods (ENCRYPTION_METHOD_* flags) */
   encryptionMethods: number;
+  /**
+   * encryptionMethods when the server selected TLS or CredSSP (Enhanced RDP Security), where the
+   * field means nothing (MS-RDPBCGR 2.2.1.3.3: "only relevant when Standard RDP Security
+   * mechanisms will be used"): xfreerdp and rdesktop write 0 there (captures *--xfreerdp-default,
+   * rdesktop sec.c `g_encryption ? 0x3 : 0`). Absent: the same as `encryptionMethods`.
+   */
+  encryptionMethodsOverTls?: number;
   /** French-locale clients put their methods here (MS-RDPBCGR 2.2.1.3.3) */
   extEncryptionMethods?: number;
   /** TS_UD_CS_CORE version (RDP_VERSION_*) */
@@ -68,6 +75,8 @@ export const DEFAULT_CLIENT_DATA: ClientDataConfig = Object.freeze({
  * stops the core data before that field as pre-5.2 clients do.
  */
 export function buildMcsConnectInitial(c: ClientDataConfig, serverSelectedProtocol: number | null): Buffer {
+  const enhanced = serverSelectedProtocol !== null && serverSelectedProtocol !== 0;
+  const encryptionMethods = enhanced && c.encryptionMethodsOverTls !== undefined ? c.encryptionMethodsOverTls : c.encryptionMethods;
   const blocks: ClientDataBlock[] = [
     {
       kind: 'core',
@@ -95,7 +104,7 @@ export function buildMcsConnectInitial(c: ClientDataConfig, serverSelectedProtoc
           : {}),
       },
     },
-    { kind: 'security', value: { encryptionMethods: c.encryptionMethods, extEncryptionMethods: c.extEncryptionMethods ?? 0 } },
+    { kind: 'security', value: { encryptionMethods, extEncryptionMethods: c.extEncryptionMethods ?? 0 } },
     { kind: 'network', value: { channelDefArray: c.channels.map((name) => ({ name, options: 0x80000000 })) } },
     { kind: 'cluster', value: { Flags: REDIRECTION_SUPPORTED | REDIRECTION_VERSION4_BITS, RedirectedSessionID: 0 } },
   ];

@@ -1,0 +1,254 @@
+import { DataError, loadData } from '../data/load.js';
+import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
+import { NEG_REQ_FLAGS, PROTOCOL, type ProtocolName } from '../pdu/nego.js';
+import type { ClientConnector, ConnectorConfig } from './connector.js';
+import type { CredsspClientConfig, CredsspCredentials } from './credssp-client.js';
+import type { ConnectorError, ConnectorErrorCode } from './errors.js';
+import { DEFAULT_CLIENT_DATA, type ClientDataConfig } from './mcs-connect.js';
+
+/**
+ * Client profiles (data/client-profiles.yaml, schema data/schemas/client-profiles.schema.json):
+ * what mstsc, xfreerdp, rdesktop, impacket and nmap send and how they go on after a failure,
+ * each value with its source. A profile only configures the connector, one ConnectorConfig per
+ * attempt; what a server makes of it comes from running the real connector (and, in
+ * `simulate`, the real acceptor), never from a table of outcomes.
+ *
+ * What a profile cannot change in the connector: it always sends raw NTLM in negoTokens
+ * (mstsc sends SPNEGO: the acceptor reads SPNEGO and raw NTLM alike, and the CVE-2018-0886
+ * rules depend on versions, not on the package), its NTLM NEGOTIATE is the connector's own, and
+ * it has no Kerberos (a Kerberos-only profile does not log on). Each profile's `notModelled`
+ * says what else is left out.
+ */
+
+export type StopAfter = ConnectorConfig['stopAfter'];
+export type MethodName = '40BIT' | '56BIT' | '128BIT' | 'FIPS';
+/**
+ * How an attempt ended, as `after.on` names it: 'connected' (it reached its stopAfter), the
+ * error's code, or 'credssp-not-attempted': CredSSP was selected and the client, with no logon
+ * it can make, ended the attempt right after TLS (rdesktop without a Kerberos ticket).
+ */
+export type AttemptOutcome = 'connected' | 'credssp-not-attempted' | ConnectorErrorCode;
+
+export interface ProfileAttempt {
+  /** names ([RDP] for 0); null: no RDP_NEG_REQ */
+  requestedProtocols: ProtocolName[] | null;
+  /** TS_UD_CS_SEC.encryptionMethods of this attempt (nmap offers one method per connection) */
+  encryptionMethods?: MethodName[];
+  stopAfter?: StopAfter;
+  /** which attempt (by index, always an earlier one) ending how leads to this one */
+  after?: { attempt: number; on: AttemptOutcome[] }[];
+  note?: string;
+}
+
+export interface ClientProfile {
+  name: string;
+  description: string;
+  family: 'mstsc' | 'freerdp' | 'rdesktop' | 'impacket' | 'nmap';
+  source: string;
+  unverified?: string;
+  notModelled?: string;
+  cookie: 'user-name' | 'none' | { fixed: string };
+  /** sends RESTRICTED_ADMIN_MODE_REQUIRED and, in CredSSP, empty credentials (MS-RDPBCGR 2.2.1.1.1) */
+  restrictedAdmin: boolean;
+  /** selectedProtocol values the client goes on with; absent: whatever the connector can */
+  accepts?: ProtocolName[];
+  clientData?: {
+    encryptionMethods: MethodName[];
+    encryptionMethodsOverTls?: MethodName[];
+    /** TS_UD_CS_CORE.version as '0x0008000c' */
+    version?: string;
+    clientBuild?: number;
+    clientName?: string;
+    earlyCapabilityFlags?: number;
+  };
+  /** how far the client itself goes (nmap stops at the CHALLENGE, impacket after authInfo) */
+  stopAfter: StopAfter;
+  attempts: ProfileAttempt[];
+  credssp?: {
+    /** the TSRequest.version it sends */
+    version: number;
+    /** has the CVE-2018-0886 fix: nonce and hash binding (versions 5 and 6) */
+    patched: boolean;
+    /** against a server below version 5: 0 and 1 refuse, 2 goes on (KB4295591); patched clients only */
+    allowEncryptionOracle?: 0 | 1 | 2;
+    /** 'policy': the Windows setting; 'built-in': the code has no setting and always does this */
+    allowEncryptionOracleFrom?: 'policy' | 'built-in';
+    package: 'ntlm' | 'spnego' | 'kerberos';
+  };
+}
+
+interface ProfileEntry extends ClientProfile {
+  variants?: { name: string; description: string; source: string; allowEncryptionOracle: 0 | 1 | 2 }[];
+}
+
+/** The connector's stopAfter values, in the order the connection goes through them. */
+const STOP_ORDER: readonly StopAfter[] = ['negotiation', 'security-upgrade', 'credssp-challenge', 'credssp', 'mcs-connect', 'activation'];
+
+let cache: Map<string, ClientProfile> | undefined;
+
+/** The catalogue with its variants spelled out, checked against its schema and for consistency once. */
+export function clientProfiles(): Map<string, ClientProfile> {
+  if (cache) return cache;
+  const doc = loadData<{ profiles: ProfileEntry[] }>('client-profiles');
+  const map = new Map<string, ClientProfile>();
+  const add = (p: ClientProfile): void => {
+    if (map.has(p.name)) throw new DataError(`data/client-profiles.yaml: duplicate name ${p.name}`);
+    checkProfile(p);
+    map.set(p.name, p);
+  };
+  for (const { variants, ...base } of doc.profiles) {
+    add(base);
+    for (const v of variants ?? []) {
+      if (!base.credssp?.patched) throw new DataError(`data/client-profiles.yaml: ${v.name}: variants change AllowEncryptionOracle, which only a patched client has`);
+      add({
+        ...base,
+        name: v.name,
+        description: v.description,
+        source: `${v.source}. Otherwise as ${base.name}: ${base.source}`,
+        credssp: { ...base.credssp, allowEncryptionOracle: v.allowEncryptionOracle },
+      });
+    }
+  }
+  cache = map;
+  return map;
+}
+
+export function clientProfileNames(): string[] {
+  return [...clientProfiles().keys()];
+}
+
+/** The named profile; throws DataError naming the known ones. */
+export function clientProfile(name: string): ClientProfile {
+  const p = clientProfiles().get(name);
+  if (!p) throw new DataError(`unknown client profile ${name} (known: ${clientProfileNames().join(', ')})`);
+  return p;
+}
+
+/**
+ * What the schema cannot say: attempts point back to earlier attempts; `patched` agrees with
+ * the version (the connector's rule: 5 and up bind with the hash, MS-CSSP 2.2.1), except for a
+ * client that never sends pubKeyAuth; only a patched client has an AllowEncryptionOracle.
+ */
+export function checkProfile(p: ClientProfile): void {
+  const bad = (why: string): never => {
+    throw new DataError(`data/client-profiles.yaml: ${p.name}: ${why}`);
+  };
+  p.attempts.forEach((a, i) => {
+    if (i === 0 && a.after) bad('the first attempt has no `after`');
+    if (i > 0 && !a.after) bad(`attempt ${i} says nothing of what leads to it`);
+    for (const { attempt } of a.after ?? []) if (attempt >= i) bad(`attempt ${i} follows attempt ${attempt}, which is not an earlier one`);
+  });
+  const c = p.credssp;
+  if (!c) return;
+  if (c.patched !== (c.version >= 5) && p.stopAfter !== 'credssp-challenge') bad(`patched=${c.patched} disagrees with CredSSP version ${c.version}`);
+  if (c.patched && (c.allowEncryptionOracle === undefined || c.allowEncryptionOracleFrom === undefined)) bad('a patched client needs allowEncryptionOracle and its origin');
+  if (!c.patched && (c.allowEncryptionOracle !== undefined || c.allowEncryptionOracleFrom !== undefined)) bad('an unpatched client has no AllowEncryptionOracle');
+}
+
+export interface ConnectorConfigOptions {
+  /**
+   * The user to log on as: the cookie of `user-name` profiles, and the CredSSP credentials. Each
+   * config gets its own copy of the password (the connector zeroes what it sealed); the
+   * caller's stays as it is.
+   */
+  credentials?: CredsspCredentials;
+  /** stop earlier than the client would (never later: nmap cannot go past the CHALLENGE) */
+  stopAfter?: StopAfter;
+}
+
+/** One ConnectorConfig per attempt of the profile, indexed as `profile.attempts`. */
+export function connectorConfigFor(profile: ClientProfile, opts: ConnectorConfigOptions = {}): ConnectorConfig[] {
+  const base = clientDataFor(profile);
+  const cookie = cookieFor(profile, opts.credentials);
+  return profile.attempts.map((a) => {
+    const requestedProtocols = a.requestedProtocols === null ? null : protocolMask(a.requestedProtocols);
+    const stopAfter = earlier(a.stopAfter ?? profile.stopAfter, opts.stopAfter);
+    const credssp = credsspFor(profile, opts.credentials);
+    return {
+      requestedProtocols,
+      ...(requestedProtocols !== null && profile.restrictedAdmin ? { negReqFlags: NEG_REQ_FLAGS.RESTRICTED_ADMIN_MODE_REQUIRED } : {}),
+      ...(profile.accepts ? { acceptedProtocols: profile.accepts.map((n) => PROTOCOL[n]) } : {}),
+      ...(cookie !== undefined ? { cookie } : {}),
+      stopAfter,
+      clientData: a.encryptionMethods ? { ...base, encryptionMethods: methodMask(a.encryptionMethods) } : base,
+      ...(credssp ? { credssp } : {}),
+    };
+  });
+}
+
+type Ended = Pick<ClientConnector, 'config' | 'result'> & { readonly error?: ConnectorError | undefined };
+
+/** How a finished attempt ended, in the words of `after.on`. */
+export function attemptOutcome(c: Ended): AttemptOutcome {
+  if (c.error) return c.error.code;
+  const r = c.result;
+  const wantedLogon = STOP_ORDER.indexOf(c.config.stopAfter) >= STOP_ORDER.indexOf('credssp');
+  if (r?.security && r.selectedProtocol & (PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX) && !r.credssp && wantedLogon) return 'credssp-not-attempted';
+  return 'connected';
+}
+
+/**
+ * The attempt the client makes after attempt `index` ended as `c` (its connector, done), or
+ * undefined when it makes none. An attempt that the server left hanging (the connector still
+ * waiting) has no outcome: the caller does not ask.
+ */
+export function nextAttempt(profile: ClientProfile, index: number, c: Ended): number | undefined {
+  const outcome = attemptOutcome(c);
+  const next = profile.attempts.findIndex((a) => a.after?.some((x) => x.attempt === index && x.on.includes(outcome)));
+  return next === -1 ? undefined : next;
+}
+
+function clientDataFor(p: ClientProfile): ClientDataConfig {
+  const d = p.clientData;
+  if (!d) return DEFAULT_CLIENT_DATA;
+  return {
+    ...DEFAULT_CLIENT_DATA,
+    encryptionMethods: methodMask(d.encryptionMethods),
+    ...(d.encryptionMethodsOverTls ? { encryptionMethodsOverTls: methodMask(d.encryptionMethodsOverTls) } : {}),
+    ...(d.version !== undefined ? { version: Number.parseInt(d.version, 16) } : {}),
+    ...(d.clientBuild !== undefined ? { clientBuild: d.clientBuild } : {}),
+    ...(d.clientName !== undefined ? { clientName: d.clientName } : {}),
+    ...(d.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: d.earlyCapabilityFlags } : {}),
+  };
+}
+
+function cookieFor(p: ClientProfile, creds: CredsspCredentials | undefined): string | undefined {
+  if (p.cookie === 'none') return undefined;
+  if (p.cookie === 'user-name') return creds?.user;
+  return p.cookie.fixed;
+}
+
+/**
+ * The connector's CredSSP settings. A Kerberos-only client (rdesktop) gets no credentials: the
+ * connector has no Kerberos, so the attempt ends after TLS as rdesktop's does without a ticket.
+ */
+function credsspFor(p: ClientProfile, creds: CredsspCredentials | undefined): CredsspClientConfig | undefined {
+  const c = p.credssp;
+  if (!c) return undefined;
+  if (c.package === 'kerberos') creds = undefined;
+  return {
+    version: c.version,
+    ...(c.allowEncryptionOracle !== undefined ? { allowEncryptionOracle: c.allowEncryptionOracle } : {}),
+    ...(creds
+      ? {
+          credentials: {
+            ...creds,
+            ...(creds.password ? { password: Uint8Array.from(creds.password) } : {}),
+            ...(p.restrictedAdmin ? { restrictedAdmin: true } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function earlier(a: StopAfter, b: StopAfter | undefined): StopAfter {
+  return b !== undefined && STOP_ORDER.indexOf(b) < STOP_ORDER.indexOf(a) ? b : a;
+}
+
+function protocolMask(names: readonly ProtocolName[]): number {
+  return names.reduce((m, n) => m | PROTOCOL[n], 0);
+}
+
+function methodMask(names: readonly MethodName[]): number {
+  return names.reduce((m, n) => m | ENCRYPTION_METHOD[n], 0);
+}
