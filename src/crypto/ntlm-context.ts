@@ -34,7 +34,8 @@ import {
 } from '../pdu/ntlm.js';
 import { NtlmError } from './ntlm-error.js';
 import {
-  NtlmSealer,
+  NtlmSession,
+  establishedSession,
   computeMic,
   computeNtlmV2Response,
   encryptRandomSessionKey,
@@ -142,8 +143,7 @@ export class NtlmClient {
   private state: ClientState = 'initial';
   private negotiateBytes?: Buffer;
   private challengeMsg?: ChallengeMessage;
-  private out?: NtlmSealer;
-  private in?: NtlmSealer;
+  private session?: NtlmSession;
   private readonly random: (n: number) => Buffer;
   private readonly now: () => bigint;
 
@@ -246,22 +246,19 @@ export class NtlmClient {
       mic: new Uint8Array(16),
     });
     message.set(computeMic(exportedSessionKey, this.negotiateBytes!, challenge, message), authenticateMicOffset(flags));
-    this.out = new NtlmSealer(exportedSessionKey, flags, 'client-to-server');
-    this.in = new NtlmSealer(exportedSessionKey, flags, 'server-to-client');
+    this.session = new NtlmSession(exportedSessionKey, flags, 'client');
     this.state = 'established';
     return message;
   }
 
   /** Seal a client-to-server message (EncryptMessage): signature || ciphertext. */
   seal(plaintext: Uint8Array): Buffer {
-    if (!this.out) throw new NtlmError('wrong-state', `seal() in state ${this.state}`);
-    return this.out.seal(plaintext);
+    return establishedSession(this.session, this.state, 'seal').seal(plaintext);
   }
 
   /** Unseal a server-to-client message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
   unseal(message: Uint8Array): Buffer {
-    if (!this.in) throw new NtlmError('wrong-state', `unseal() in state ${this.state}`);
-    return this.in.unseal(message);
+    return establishedSession(this.session, this.state, 'unseal').unseal(message);
   }
 
   private take(n: number): Buffer {

@@ -137,3 +137,34 @@ export class NtlmSealer {
     return plaintext;
   }
 }
+
+/**
+ * Both directions of an established NTLM session as one side sees them (MS-NLMP 3.4): it seals
+ * what it sends and unseals what it receives, each direction with its own keys and sequence.
+ */
+export class NtlmSession {
+  private readonly out: NtlmSealer;
+  private readonly in: NtlmSealer;
+
+  constructor(exportedSessionKey: Uint8Array, flags: number, role: 'client' | 'server') {
+    const [send, receive]: [NtlmDirection, NtlmDirection] = role === 'client' ? ['client-to-server', 'server-to-client'] : ['server-to-client', 'client-to-server'];
+    this.out = new NtlmSealer(exportedSessionKey, flags, send);
+    this.in = new NtlmSealer(exportedSessionKey, flags, receive);
+  }
+
+  /** EncryptMessage: signature || ciphertext, in our sending direction. */
+  seal(plaintext: Uint8Array): Buffer {
+    return this.out.seal(plaintext);
+  }
+
+  /** DecryptMessage of the peer's message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
+  unseal(message: Uint8Array): Buffer {
+    return this.in.unseal(message);
+  }
+}
+
+/** The session of a context, or NtlmError 'wrong-state' before it is established. */
+export function establishedSession(session: NtlmSession | undefined, state: string, op: string): NtlmSession {
+  if (!session) throw new NtlmError('wrong-state', `${op}() in state ${state}`);
+  return session;
+}

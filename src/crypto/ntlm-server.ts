@@ -32,7 +32,7 @@ import {
   type NtlmVersion,
 } from '../pdu/ntlm.js';
 import { NtlmError } from './ntlm-error.js';
-import { NtlmSealer, bytesEqual, checkNtlmV2Response, computeMic, decryptRandomSessionKey, keyExchangeKey, ntowfv2 } from './ntlm.js';
+import { NtlmSession, bytesEqual, establishedSession, checkNtlmV2Response, computeMic, decryptRandomSessionKey, keyExchangeKey, ntowfv2 } from './ntlm.js';
 
 /**
  * The server side of NTLM (MS-NLMP 3.2), NTLMv2 only; re-exported by `ntlm-context.ts`.
@@ -178,8 +178,7 @@ export class NtlmServer {
   private state: ServerState = 'initial';
   private negotiateBytes?: Buffer;
   private challengeBytes?: Buffer;
-  private out?: NtlmSealer;
-  private in?: NtlmSealer;
+  private session?: NtlmSession;
 
   constructor(private readonly opts: NtlmServerOptions) {}
 
@@ -239,8 +238,7 @@ export class NtlmServer {
     if (expectedChannelBindings) input.expectedChannelBindings = expectedChannelBindings;
     const { result, session } = acceptAuthenticate(input);
     if (session) {
-      this.out = new NtlmSealer(session.exportedSessionKey, session.flags, 'server-to-client');
-      this.in = new NtlmSealer(session.exportedSessionKey, session.flags, 'client-to-server');
+      this.session = new NtlmSession(session.exportedSessionKey, session.flags, 'server');
       this.state = 'established';
     }
     return result;
@@ -248,13 +246,11 @@ export class NtlmServer {
 
   /** Seal a server-to-client message (EncryptMessage): signature || ciphertext. */
   seal(plaintext: Uint8Array): Buffer {
-    if (!this.out) throw new NtlmError('wrong-state', `seal() in state ${this.state}`);
-    return this.out.seal(plaintext);
+    return establishedSession(this.session, this.state, 'seal').seal(plaintext);
   }
 
   /** Unseal a client-to-server message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
   unseal(message: Uint8Array): Buffer {
-    if (!this.in) throw new NtlmError('wrong-state', `unseal() in state ${this.state}`);
-    return this.in.unseal(message);
+    return establishedSession(this.session, this.state, 'unseal').unseal(message);
   }
 }
