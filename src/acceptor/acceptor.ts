@@ -1,7 +1,7 @@
 import type { Pause, Sequence, StepResult } from '../connector/sequence.js';
 import { RdpCryptoError } from '../crypto/errors.js';
 import { collectClientData, decodeClientDataBlocks, ENCRYPTION_METHOD_NONE, type ClientData } from '../pdu/client-data.js';
-import { TSREQUEST_HINT } from '../pdu/credssp.js';
+import { TSREQUEST_HINT } from '../pdu/credssp-hint.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { AUTHZ_SUCCESS, encodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
 import { DecodeError } from '../pdu/errors.js';

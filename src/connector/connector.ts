@@ -10,7 +10,7 @@ import {
 import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
 import { randomBytes } from 'node:crypto';
 import { RdpCryptoError } from '../crypto/errors.js';
-import { NtlmError } from '../crypto/ntlm-context.js';
+import { NtlmError } from '../crypto/ntlm-error.js';
 import { WriteCursor } from '../pdu/cursor.js';
 import { decodeMcsDisconnectProviderUltimatum, encodeMcsDisconnectProviderUltimatum, mcsReasonName, RN_USER_REQUESTED } from '../pdu/mcs.js';
 import { ClientActivation, type ActivationConfig, type ActivationResult } from './activation.js';
@@ -24,8 +24,9 @@ import {
   type ConnectionConfirm,
 } from '../pdu/x224.js';
 import { ConnectorError, type ConnectorErrorCode } from './errors.js';
-import { TSREQUEST_HINT } from '../pdu/credssp.js';
-import { CredsspClient, type CredsspClientConfig, type CredsspClientOutcome } from './credssp-client.js';
+import { TSREQUEST_HINT } from '../pdu/credssp-hint.js';
+import type { CredsspClient, CredsspClientConfig, CredsspClientOutcome } from './credssp-client.js';
+import { credsspClientModule } from './credssp-loader.js';
 import { EARLY_USER_AUTH_RESULT_HINT, AUTHZ_SUCCESS, decodeEarlyUserAuthResult } from '../pdu/early-user-auth.js';
 import { buildMcsConnectInitial, readMcsConnectResponse, type ClientDataConfig, type McsConnectOutcome } from './mcs-connect.js';
 import type { Pause, Sequence, StepResult } from './sequence.js';
@@ -197,7 +198,13 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
     const stop = this.config.stopAfter;
     if (partial.selectedProtocol & CREDSSP_PROTOCOLS && (stop === 'credssp-challenge' || stop === 'credssp' || (this.goesToMcs() && this.config.credssp?.credentials))) {
       const cfg = this.config.credssp ?? {};
-      const client = new CredsspClient(stop === 'credssp-challenge' ? { ...cfg, credentials: undefined } : cfg, info.serverPublicKey);
+      const mod = credsspClientModule();
+      if (!mod) {
+        const error = new ConnectorError('CREDSSP_ERROR', 'credssp', 'CredSSP support is not loaded: await loadCredsspClient() (connector/credssp-loader.ts) before running a connector that may reach it');
+        this.st = { kind: 'Failed', error, partial };
+        return out;
+      }
+      const client = new mod.CredsspClient(stop === 'credssp-challenge' ? { ...cfg, credentials: undefined } : cfg, info.serverPublicKey);
       partial.credssp = client.outcome;
       out.output.push(client.start());
       out.events.push({ type: 'sent', pdu: 'TSRequest', summary: `CredSSP version ${client.outcome.clientVersion}, NTLM NEGOTIATE_MESSAGE` });

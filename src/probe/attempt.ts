@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ClientConnector, type ConnectorConfig, type ConnectorResult } from '../connector/connector.js';
+import { loadCredsspClient } from '../connector/credssp-loader.js';
+import { PROTOCOL } from '../pdu/nego.js';
 import type { ConnectorError } from '../connector/errors.js';
 import { DecodeError } from '../pdu/errors.js';
 import { runSequence, type TranscriptEntry } from '../transport/driver.js';
@@ -72,10 +74,13 @@ export async function runAttempt(target: AttemptTarget, spec: AttemptSpec): Prom
   const started = performance.now();
   const connector = new ClientConnector({ ...spec.config, cookie: randomCookie() });
   const outcome: AttemptOutcome = { spec, tls: null, transcript: [], durationMs: 0, finishedAt: 0 };
+  // CredSSP's code is loaded only for requests that may reach it, while the connection opens
+  const credssp = (spec.config.requestedProtocols ?? 0) & (PROTOCOL.HYBRID | PROTOCOL.HYBRID_EX) ? loadCredsspClient() : undefined;
   let sock: RdpSocket | undefined;
   try {
     await target.pace?.();
     sock = await RdpSocket.connect(target.host, target.port, { timeoutMs: target.timeoutMs });
+    await credssp;
     const run = await runSequence(connector, sock, {
       readTimeoutMs: target.timeoutMs,
       tls: () => ({ role: 'client', timeoutMs: target.timeoutMs, servername: target.host, ...spec.tls }),

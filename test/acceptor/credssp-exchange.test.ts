@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ServerAcceptor } from '../../src/acceptor/acceptor.js';
 import { acceptorPolicy, type AcceptorPolicyOptions } from '../../src/acceptor/from-server-policy.js';
@@ -26,6 +26,10 @@ import { encodeConnectionRequest } from '../../src/pdu/x224.js';
 import { preset } from '../../src/policy/presets.js';
 import type { CredsspPolicy } from '../../src/policy/server-policy.js';
 import { ACCOUNT_STATES, parseUsersFile } from '../../src/policy/users-file.js';
+import { loadCredsspClient } from '../../src/connector/credssp-loader.js';
+
+// CredSSP's client half loads on demand (connector/credssp-loader.ts)
+before(() => loadCredsspClient());
 
 const IDENTITY = new ServerIdentity(generateRsaKeyPairLE(1024));
 /** Two different RSAPublicKey-shaped blobs: the server's TLS key and a man in the middle's. */

@@ -14,7 +14,7 @@
  * real server TSRequests, damaged), fails only with a typed ConnectorError.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { clientProfile, connectorConfigFor, nextAttempt, type ClientProfile } from '../../src/connector/client-profiles.js';
 import { ClientConnector, type ConnectorConfig, type SecurityUpgradeInfo } from '../../src/connector/connector.js';
@@ -27,6 +27,10 @@ import { decodeMcsConnectInitial } from '../../src/pdu/mcs.js';
 import { TPKT_HINT, encodeTpkt } from '../../src/pdu/tpkt.js';
 import { decodeX224Data, encodeConnectionConfirm } from '../../src/pdu/x224.js';
 import { frames, listCaptures, loadCapture, streamBytes, type Connection } from '../fixtures/pcaps.js';
+import { loadCredsspClient } from '../../src/connector/credssp-loader.js';
+
+// CredSSP's client half loads on demand (connector/credssp-loader.ts)
+before(() => loadCredsspClient());
 
 const FAKE_TLS: SecurityUpgradeInfo = { version: 'TLSv1.3', serverPublicKey: Buffer.alloc(270, 0x42) };
 

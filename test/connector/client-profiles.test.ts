@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ServerAcceptor } from '../../src/acceptor/acceptor.js';
 import type { AcceptorPolicy } from '../../src/acceptor/acceptor-policy.js';
@@ -28,6 +28,10 @@ import { PROTOCOL } from '../../src/pdu/nego.js';
 import { preset } from '../../src/policy/presets.js';
 import type { CredsspPolicy } from '../../src/policy/server-policy.js';
 import { ACCOUNT_STATES, parseUsersFile } from '../../src/policy/users-file.js';
+import { loadCredsspClient } from '../../src/connector/credssp-loader.js';
+
+// CredSSP's client half loads on demand (connector/credssp-loader.ts)
+before(() => loadCredsspClient());
 
 const IDENTITY = new ServerIdentity(generateRsaKeyPairLE(1024));
 /** An RSAPublicKey-shaped blob standing for the server's TLS key, handed to both sides. */
