@@ -28,7 +28,14 @@ for (const file of readdirSync(join(root, 'data', 'schemas'))) {
     : [`${name}.yaml`];
   const docs = [];
   for (const rel of files) {
-    const doc = parse(readFileSync(join(root, 'data', rel), 'utf8'));
+    let doc;
+    try {
+      doc = parse(readFileSync(join(root, 'data', rel), 'utf8'));
+    } catch (err) {
+      failed = true;
+      console.error(`data/${rel}: ${err.message}`);
+      continue;
+    }
     if (!validate(doc)) {
       failed = true;
       for (const e of validate.errors ?? []) console.error(`data/${rel}: ${e.instancePath || '/'} ${e.message}`);
