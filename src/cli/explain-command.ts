@@ -63,6 +63,10 @@ export function registerExplain(program: Command): void {
         process.exitCode = EXPLAIN_EXIT.ERROR;
         return;
       }
+      // `rdpsec explain ... | head -1`: a reader that goes away is not an error of ours
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+      });
       const result = explain(text, index);
       if (truncated) result.input.truncated = true;
       if (o.json) process.stdout.write(JSON.stringify(explainJson(result), null, 2) + '\n');
