@@ -4,7 +4,9 @@
 // (dist/data/NAME.validate.cjs). At run time rdpsec loads the JSON and validates it with that
 // code, so the check still happens at load without paying for a YAML parser and an Ajv
 // compile on every start (they cost more than a whole probe of a local server).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// A folder data/NAME/ of YAML files (e.g. data/errors/*.yaml) is one catalogue under one schema:
+// each file is checked against it and dist/data/NAME.json is the list [{ file, doc }].
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
@@ -19,13 +21,34 @@ for (const file of readdirSync(join(root, 'data', 'schemas'))) {
   const schema = JSON.parse(readFileSync(join(root, 'data', 'schemas', file), 'utf8'));
   const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true } });
   const validate = ajv.compile(schema);
-  const doc = parse(readFileSync(join(root, 'data', `${name}.yaml`), 'utf8'));
-  if (!validate(doc)) {
+  const folder = join(root, 'data', name);
+  const isFolder = existsSync(folder) && statSync(folder).isDirectory();
+  const files = isFolder
+    ? readdirSync(folder).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${name}/${f}`)
+    : [`${name}.yaml`];
+  const docs = [];
+  for (const rel of files) {
+    let doc;
+    try {
+      doc = parse(readFileSync(join(root, 'data', rel), 'utf8'));
+    } catch (err) {
+      failed = true;
+      console.error(`data/${rel}: ${err.message}`);
+      continue;
+    }
+    if (!validate(doc)) {
+      failed = true;
+      for (const e of validate.errors ?? []) console.error(`data/${rel}: ${e.instancePath || '/'} ${e.message}`);
+      continue;
+    }
+    docs.push({ file: rel.slice(name.length + 1), doc });
+  }
+  if (docs.length !== files.length || docs.length === 0) {
+    if (isFolder && files.length === 0) console.error(`data/${name}/: no .yaml file`);
     failed = true;
-    for (const e of validate.errors ?? []) console.error(`data/${name}.yaml: ${e.instancePath || '/'} ${e.message}`);
     continue;
   }
-  writeFileSync(join(out, `${name}.json`), JSON.stringify(doc));
+  writeFileSync(join(out, `${name}.json`), JSON.stringify(isFolder ? docs : docs[0].doc));
   writeFileSync(join(out, `${name}.validate.cjs`), standaloneCode.default(ajv, validate));
 }
 if (failed) process.exit(1);

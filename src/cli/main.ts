@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerExplain } from './explain-command.js';
 import { EXIT, registerProbe } from './probe-command.js';
 import { registerServe } from './serve-command.js';
 import { UsageError } from './target.js';
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerProbe(program);
   registerServe(program);
+  registerExplain(program);
   program
     .command('demo')
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')

@@ -26,22 +26,42 @@ export function dataValidator(name: string): CompiledValidator {
   return typeof mod === 'function' ? mod : mod.default;
 }
 
-/** Check a document against NAME's schema; throws DataError listing every mismatch. */
-export function checkData<T>(name: string, doc: unknown): T {
+/**
+ * Check a document against NAME's schema; throws DataError listing every mismatch. `where`
+ * names the file in the message (data/NAME.yaml unless told).
+ */
+export function checkData<T>(name: string, doc: unknown, where = `data/${name}.yaml`): T {
   const validate = dataValidator(name);
   if (!validate(doc)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
-    throw new DataError(`data/${name}.yaml does not match its schema: ${why}`);
+    throw new DataError(`${where} does not match its schema: ${why}`);
   }
   return doc as T;
 }
 
-export function loadData<T>(name: string): T {
-  let doc: unknown;
+function readBuilt(name: string): unknown {
   try {
-    doc = JSON.parse(readFileSync(`${DATA_DIR}${name}.json`, 'utf8'));
+    return JSON.parse(readFileSync(`${DATA_DIR}${name}.json`, 'utf8'));
   } catch (err) {
     throw new DataError(`data/${name}: ${(err as Error).message} (run \`npm run build\`)`);
   }
-  return checkData<T>(name, doc);
+}
+
+export function loadData<T>(name: string): T {
+  return checkData<T>(name, readBuilt(name));
+}
+
+/**
+ * A catalogue kept as a folder, data/NAME/*.yaml, every file under the one schema
+ * data/schemas/NAME.schema.json: the build writes the list [{ file, doc }] and each document is
+ * checked here again, its errors naming its file.
+ */
+export function loadDataFolder<T>(name: string): { file: string; doc: T }[] {
+  const built = readBuilt(name);
+  if (!Array.isArray(built)) throw new DataError(`data/${name}/: the build did not write a list of files (run \`npm run build\`)`);
+  return built.map((item: unknown) => {
+    const { file, doc } = (item ?? {}) as { file?: unknown; doc?: unknown };
+    if (typeof file !== 'string' || !/^[a-z0-9-]+\.yaml$/.test(file)) throw new DataError(`data/${name}/: bad file name ${JSON.stringify(file)} in the build`);
+    return { file, doc: checkData<T>(name, doc, `data/${name}/${file}`) };
+  });
 }
