@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PROTOCOL, type ProtocolName } from '../../src/pdu/nego.js';
 import type { MethodName, Posture } from '../../src/probe/posture.js';
-import type { XrdpSecurityLog } from './harness.js';
+import { readXrdpSecurityLog, type XrdpSecurityLog } from './harness.js';
 import { NMAP_METHOD_FLAG, NMAP_PROTOCOL_REQUEST, type NmapEnumEncryption } from './nmap.js';
 
 /** xrdp prints requested protocols as names, RDP always among them; back to a mask. */
@@ -62,9 +62,34 @@ export function assertTlsAgreesWithXrdpLog(p: Posture, log: XrdpSecurityLog): vo
     assert.ok(v?.accepted, `xrdp logged a ${e.version} connection that we report as not accepted`);
     assert.ok(e.cipher === v.cipher || e.cipher === v.opensslCipher, `${e.version}: xrdp logged ${e.cipher}, we report ${v.cipher} / ${v.opensslCipher}`);
   }
-  const refused = Object.values(p.tls.versions).filter((v) => v && !v.accepted).length;
-  const logged = log.errors.filter((e) => /^SSL: error:/.test(e.message) && !/unexpected eof/.test(e.message)).length;
+  const refused = refusedTlsVersions(p);
+  const logged = loggedTlsRefusals(log);
   assert.equal(logged, refused, `xrdp logged ${logged} refused handshakes, we report ${refused} versions refused`);
+}
+
+function refusedTlsVersions(p: Posture): number {
+  return Object.values(p.tls?.versions ?? {}).filter((v) => v && !v.accepted).length;
+}
+
+function loggedTlsRefusals(log: XrdpSecurityLog): number {
+  return log.errors.filter((e) => /^SSL: error:/.test(e.message) && !/unexpected eof/.test(e.message)).length;
+}
+
+/**
+ * xrdp's log once it has caught up with the probe: each connection is served by a forked child
+ * that logs a refused TLS handshake when it gets to it, which can be after our side has already
+ * seen the alert and moved on. Waits (bounded) until as many refusals are logged as the posture
+ * reports, then returns the log as it is (the assertions then compare).
+ */
+export async function xrdpLogAfter(logPath: string, p: Posture, timeoutMs = 3000): Promise<XrdpSecurityLog> {
+  const want = refusedTlsVersions(p);
+  const until = Date.now() + timeoutMs;
+  let log = readXrdpSecurityLog(logPath);
+  while (loggedTlsRefusals(log) < want && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    log = readXrdpSecurityLog(logPath);
+  }
+  return log;
 }
 
 /** The certificate we report is the one in the server's PEM file. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { postureFindings } from '../../src/diagnose/posture-findings.js';
 import { probeServer } from '../../src/probe/probe.js';
 import type { Posture } from '../../src/probe/posture.js';
-import { readXrdpSecurityLog, skipOrFail, startXrdp, type XrdpCryptLevel, type XrdpSecurityLayer } from './harness.js';
+import { skipOrFail, startXrdp, type XrdpCryptLevel, type XrdpSecurityLayer } from './harness.js';
 import { runNmapEnumEncryption } from './nmap.js';
 import {
   assertAgreesWithXrdpLog,
@@ -16,6 +16,7 @@ import {
   assertEncryptionAgreesWithXrdpLog,
   assertTlsAgreesWithXrdpLog,
   compareWithNmap,
+  xrdpLogAfter,
 } from './checks.js';
 
 const LAYERS: XrdpSecurityLayer[] = ['rdp', 'tls', 'negotiate'];
@@ -114,7 +115,7 @@ describe('probe against xrdp 0.9.21', () => {
         const p = await probeServer({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, parallel: 4 });
         assertWireTruth(p, layer, crypt);
 
-        const log = readXrdpSecurityLog(peer.log);
+        const log = await xrdpLogAfter(peer.log, p);
         assertAgreesWithXrdpLog(p, log);
         if (layer !== 'tls') assertEncryptionAgreesWithXrdpLog(p, log);
         if (layer !== 'rdp') {
@@ -141,7 +142,7 @@ describe('probe against xrdp 0.9.21', () => {
     if (!skipOrFail(t, 'xrdp')) return;
     const peer = await startXrdp('tls', 'high', { XRDP_SSL_PROTOCOLS: 'TLSv1, TLSv1.1, TLSv1.2', XRDP_TLS_CIPHERS: 'DEFAULT:@SECLEVEL=0' }, { t });
     const p = await probeServer({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, parallel: 4 });
-    const log = readXrdpSecurityLog(peer.log);
+    const log = await xrdpLogAfter(peer.log, p);
     assertTlsAgreesWithXrdpLog(p, log);
     const v = p.tls!.versions;
     assert.equal(v['TLSv1.3']?.accepted, false, 'TLS 1.3 not in ssl_protocols');
@@ -162,7 +163,7 @@ describe('probe against xrdp 0.9.21', () => {
     if (!skipOrFail(t, 'xrdp')) return;
     const peer = await startXrdp('tls', 'high', { XRDP_SSL_PROTOCOLS: 'TLSv1, TLSv1.1', XRDP_TLS_CIPHERS: 'AES128-SHA:@SECLEVEL=0' }, { t });
     const p = await probeServer({ host: '127.0.0.1', port: peer.port, timeoutMs: 5000, parallel: 4 });
-    assertTlsAgreesWithXrdpLog(p, readXrdpSecurityLog(peer.log));
+    assertTlsAgreesWithXrdpLog(p, await xrdpLogAfter(peer.log, p));
     const v = p.tls!.versions;
     assert.deepEqual(
       Object.fromEntries(Object.entries(v).map(([k, r]) => [k, r!.accepted ? r!.cipher : false])),
