@@ -12,7 +12,15 @@ import {
 import { DecodeError } from '../pdu/errors.js';
 import { decodeNegotiateMessage } from '../pdu/ntlm.js';
 import { NTSTATUS, ntStatusName } from '../pdu/ntstatus.js';
-import { classifyNegoToken, decodeNegTokenInit, decodeNegTokenResp, encodeNegTokenResp, NEG_STATE_ACCEPT_INCOMPLETE, NTLMSSP_OID } from '../pdu/spnego.js';
+import {
+  classifyNegoToken,
+  decodeNegTokenInit,
+  decodeNegTokenResp,
+  encodeNegTokenResp,
+  NEG_STATE_ACCEPT_COMPLETED,
+  NEG_STATE_ACCEPT_INCOMPLETE,
+  NTLMSSP_OID,
+} from '../pdu/spnego.js';
 
 /**
  * The server side of CredSSP (MS-CSSP 3.2.5), sans-IO: TSRequests in, TSRequests out, with NTLM
@@ -23,6 +31,27 @@ import { classifyNegoToken, decodeNegTokenInit, decodeNegTokenResp, encodeNegTok
  *    checked against the user directory, then the pubKeyAuth against our TLS key; we answer
  *    with our own pubKeyAuth;
  * 3. the client's authInfo (sealed TSCredentials) -> done.
+ *
+ * With SPNEGO the client's AUTHENTICATE comes in a NegTokenResp that may carry a mechListMIC:
+ * an NTLM signature (MS-NLMP 3.4.4.2, `NtlmServer.verify`) over the MechTypeList of its
+ * NegTokenInit as received (RFC 4178 5). We verify it, re-key the incoming RC4 handle (MS-SPNG
+ * 3.3.5.1; the sequence number goes on, so pubKeyAuth is the client's message 1), then unseal
+ * pubKeyAuth; our answer carries a NegTokenResp { accept-completed, mechListMIC: our signature
+ * over the same bytes } (signed before our pubKeyAuth is sealed, then the outgoing handle is
+ * re-keyed) next to pubKeyAuth, as pyspnego's CredSSP acceptor answers.
+ * - A mechListMIC that does not verify is refused with SEC_E_MESSAGE_ALTERED (0x8009030F):
+ *   what pyspnego's BadMICError carries as its nt_status and what FreeRDP 3's NTLM
+ *   VerifySignature returns; what Windows puts in errorCode here is not verified.
+ * - No mechListMIC although the AUTHENTICATE carried an NTLM MIC (MsvAvFlags 0x2) is refused
+ *   with SEC_E_INVALID_TOKEN (0x80090308): MS-SPNG's appendix A says that when NTLM is the
+ *   most preferred mechanism of both sides and the AUTHENTICATE includes a MIC, "the
+ *   mechListMIC field becomes mandatory in order for the authentication to succeed" (quoted by
+ *   MIT krb5's RT ticket on SPNEGO/NTLMSSP interop); SEC_E_INVALID_TOKEN is FreeRDP 3's answer
+ *   (negotiate.c) to a final token without a required mechListMIC. pyspnego's acceptor,
+ *   which always wants one after NTLM, answers accept-incomplete with its own mechListMIC and
+ *   waits; CredSSP has no further round for it (pubKeyAuth already came).
+ * - Neither an NTLM MIC nor a mechListMIC: RFC 4178 5 leaves the MIC optional when NTLM is
+ *   both sides' first choice; we answer accept-completed without one, as FreeRDP 3 does.
  *
  * Which versions the server speaks and whether it refuses clients older than the CVE-2018-0886
  * fix come from the policy (`CredsspServerSettings`); how a failed logon is answered too:
@@ -103,6 +132,9 @@ export class CredsspServer {
   private readonly ntlm: NtlmServer;
   private clientVersion = 0;
   private spnego = false;
+  /** SPNEGO: the MechTypeList of the client's NegTokenInit as received, and its mechListMIC */
+  private mechTypeList?: Uint8Array;
+  private clientMechListMic?: Uint8Array;
   private nonce?: Uint8Array;
   private logon?: { user: string; domain: string; workstation: string };
   /** what the client's first message says about it (for the log and the client fingerprint) */
@@ -183,6 +215,7 @@ export class CredsspServer {
       throw new CredsspRefusal(`logon of ${quoteUser(r.user, r.domain)}: password right, account state ${ntStatusName(account.status)}`, account.status);
     }
     s.notes.push(`NTLM AUTHENTICATE: ${quoteUser(r.user, r.domain)} from "${r.workstation}" authenticated`);
+    if (this.spnego) this.checkMechListMic(s);
     const version = this.negotiatedVersion;
     if (this.clientVersion < CREDSSP_FIRST_HASHED_VERSION && this.ctx.settings.refuseLegacyClients) {
       throw new CredsspRefusal(
@@ -203,8 +236,10 @@ export class CredsspServer {
       throw new CredsspRefusal('pubKeyAuth does not match our TLS public key (a man in the middle, or a broken client)', NTSTATUS.STATUS_LOGON_FAILURE);
     }
     s.notes.push(`pubKeyAuth checked (version ${version} ${version >= CREDSSP_FIRST_HASHED_VERSION ? 'nonce and hash' : 'public key'} binding)`);
+    // our mechListMIC first: it takes the server-to-client sequence number 0
+    const negoTokens = this.spnego ? [this.finalSpnegoToken(s)] : undefined;
     const answer = this.ntlm.seal(pubKeyAuthPlaintext('server-to-client', version, this.ctx.publicKey, this.nonce));
-    this.send(s, { pubKeyAuth: answer });
+    this.send(s, { ...(negoTokens ? { negoTokens } : {}), pubKeyAuth: answer });
     this.state = 'WaitCredentials';
   }
 
@@ -260,19 +295,47 @@ export class CredsspServer {
       if (!init.mechToken || init.mechTypes[0] !== NTLMSSP_OID) {
         throw new CredsspRefusal('SPNEGO without an optimistic NTLM token is not implemented', NTSTATUS.STATUS_LOGON_FAILURE);
       }
+      this.mechTypeList = init.mechTypeListBytes;
       return init.mechToken;
     }
     if (!first && this.spnego && kind === 'spnego-resp') {
       const resp = decodeNegTokenResp(token);
       if (!resp.responseToken) throw new CredsspRefusal('SPNEGO NegTokenResp without a responseToken', NTSTATUS.STATUS_LOGON_FAILURE);
-      if (resp.mechListMIC) {
-        // checking it (RFC 4178 5, MS-SPNG 3.3.5.1) needs an NTLM MAC without sealing, which
-        // would also move the sequence numbers pubKeyAuth is sealed with: not implemented yet
-        throw new CredsspRefusal('SPNEGO mechListMIC is not implemented by this server', NTSTATUS.SEC_E_UNSUPPORTED_FUNCTION);
-      }
+      if (resp.mechListMIC) this.clientMechListMic = resp.mechListMIC;
       return resp.responseToken;
     }
     throw new CredsspRefusal(`unexpected negoToken (${kind}${this.spnego ? ', SPNEGO' : ''})`, NTSTATUS.STATUS_LOGON_FAILURE);
+  }
+
+  /**
+   * The client's mechListMIC (see the module comment), once the AUTHENTICATE has verified: it
+   * must sign the MechTypeList it sent; then the incoming RC4 handle starts again.
+   */
+  private checkMechListMic(s: CredsspServerStep): void {
+    const mic = this.clientMechListMic;
+    if (!mic) {
+      if (this.ntlm.micPresent) {
+        throw new CredsspRefusal('SPNEGO without a mechListMIC although the NTLM AUTHENTICATE carries a MIC (MS-SPNG makes it mandatory)', SEC_E_INVALID_TOKEN);
+      }
+      return;
+    }
+    try {
+      this.ntlm.verify(this.mechTypeList!, mic);
+    } catch (err) {
+      if (err instanceof NtlmError) throw new CredsspRefusal(`the client's SPNEGO mechListMIC does not verify (${err.kind})`, SEC_E_MESSAGE_ALTERED);
+      throw err;
+    }
+    this.ntlm.resetRc4('incoming');
+    s.notes.push('SPNEGO mechListMIC of the client verified');
+  }
+
+  /** Our last SPNEGO token: accept-completed, with our mechListMIC when the client sent one (RFC 4178 5 (c)). */
+  private finalSpnegoToken(s: CredsspServerStep): Buffer {
+    if (!this.clientMechListMic) return encodeNegTokenResp({ negState: NEG_STATE_ACCEPT_COMPLETED });
+    const mechListMIC = this.ntlm.sign(this.mechTypeList!);
+    this.ntlm.resetRc4('outgoing');
+    s.notes.push('SPNEGO accept-completed with our mechListMIC');
+    return encodeNegTokenResp({ negState: NEG_STATE_ACCEPT_COMPLETED, mechListMIC });
   }
 
   /** Our CHALLENGE, raw or in a NegTokenResp (RFC 4178 4.2.2: accept-incomplete, NTLM chosen). */
@@ -301,6 +364,10 @@ export class CredsspServer {
     };
   }
 }
+
+/** HRESULTs (MS-ERREF 2.1) that pdu/ntstatus.ts does not name yet: VerifySignature's failure and a defective token. */
+const SEC_E_MESSAGE_ALTERED = 0x8009030f;
+const SEC_E_INVALID_TOKEN = 0x80090308;
 
 class CredsspRefusal extends Error {
   constructor(message: string, readonly status?: number) {

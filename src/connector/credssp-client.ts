@@ -17,6 +17,18 @@ import {
   ntlmMessageType,
   type ChallengeMessage,
 } from '../pdu/ntlm.js';
+import {
+  NEG_STATE_ACCEPT_COMPLETED,
+  NEG_STATE_ACCEPT_INCOMPLETE,
+  NEG_STATE_REQUEST_MIC,
+  NTLMSSP_OID,
+  classifyNegoToken,
+  decodeNegTokenResp,
+  encodeMechTypeList,
+  encodeNegTokenInit,
+  encodeNegTokenResp,
+} from '../pdu/spnego.js';
+import { NtlmError } from '../crypto/ntlm-error.js';
 import { ConnectorError } from './errors.js';
 
 /**
@@ -33,6 +45,16 @@ import { ConnectorError } from './errors.js';
  *
  * Without credentials the machine stops after step 1 (what probe asks by default).
  *
+ * With `spnego` the NTLM messages travel in SPNEGO (RFC 4178), as mstsc and FreeRDP 3 send
+ * them: the NEGOTIATE in a NegTokenInit { mechTypes: [NTLM], mechToken }, the CHALLENGE back in
+ * a NegTokenResp, the AUTHENTICATE in a NegTokenResp { responseToken, mechListMIC }. Our
+ * AUTHENTICATE always carries an NTLM MIC, which makes the mechListMIC exchange mandatory
+ * (MS-SPNG appendix A): we sign the MechTypeList we sent (`NtlmClient.sign`, sequence number
+ * 0), re-key the outgoing RC4 handle (MS-SPNG 3.3.5.1), then seal pubKeyAuth (sequence 1) and
+ * later authInfo (2); the server's answer must carry a NegTokenResp with its own mechListMIC,
+ * which we verify (then re-key the incoming handle) before unsealing its pubKeyAuth. A missing
+ * or bad one is CREDSSP_ERROR. See crypto/ntlm-seal.ts for why the sequence numbers go on.
+ *
  * The CVE-2018-0886 client policy (AllowEncryptionOracle on the client, KB4295591): a patched
  * client (version 5 or 6) that meets a server answering with a version below 5 goes on only
  * with 2 "Vulnerable"; with 0 "Force Updated Clients" or 1 "Mitigated" it stops with
@@ -44,6 +66,8 @@ export interface CredsspClientConfig {
   version?: number;
   /** the client's AllowEncryptionOracle (default 1, Mitigated, the default since May 2018) */
   allowEncryptionOracle?: 0 | 1 | 2;
+  /** wrap NTLM in SPNEGO (mstsc, FreeRDP 3); default raw NTLM (FreeRDP 2, impacket, nmap) */
+  spnego?: boolean;
   /** absent: stop after the server's CHALLENGE */
   credentials?: CredsspCredentials;
   random?: (n: number) => Buffer;
@@ -86,6 +110,8 @@ export class CredsspClient {
   private readonly version: number;
   private readonly ntlm?: NtlmClient;
   private nonce?: Buffer;
+  /** SPNEGO: the MechTypeList DER of our NegTokenInit, which both mechListMICs sign */
+  private readonly mechTypeList?: Buffer;
   readonly outcome: CredsspClientOutcome;
 
   constructor(
@@ -95,6 +121,7 @@ export class CredsspClient {
   ) {
     this.version = config.version ?? 6;
     this.outcome = { clientVersion: this.version, serverVersion: 0, stage: 'challenge' };
+    if (config.spnego) this.mechTypeList = encodeMechTypeList([NTLMSSP_OID]);
     if (config.credentials) {
       this.ntlm = new NtlmClient({
         credentials: config.credentials,
@@ -108,11 +135,12 @@ export class CredsspClient {
     return this.state === 'Done';
   }
 
-  /** The first TSRequest: NTLM NEGOTIATE_MESSAGE. */
+  /** The first TSRequest: NTLM NEGOTIATE_MESSAGE, raw or in a NegTokenInit. */
   start(): Buffer {
     // without credentials, the NEGOTIATE an NtlmClient would send, for the CHALLENGE alone
     const negotiate = this.ntlm ? this.ntlm.negotiate() : encodeNegotiateMessage({ flags: XFREERDP_NEGOTIATE_FLAGS, version: DEFAULT_NTLM_VERSION });
-    return encodeTsRequest({ version: this.version, negoTokens: [negotiate] });
+    const token = this.mechTypeList ? encodeNegTokenInit({ mechTypes: [NTLMSSP_OID], mechToken: negotiate }) : negotiate;
+    return encodeTsRequest({ version: this.version, negoTokens: [token] });
   }
 
   /** One server TSRequest in; the TSRequest to send back, if any. Throws ConnectorError. */
@@ -126,7 +154,7 @@ export class CredsspClient {
   private onChallenge(ts: TsRequest): Buffer | null {
     this.outcome.serverVersion = ts.version;
     this.serverError(ts, 'answered the NEGOTIATE');
-    const token = ts.negoTokens?.[0];
+    const token = this.mechTypeList ? this.unwrapChallenge(ts.negoTokens?.[0]) : ts.negoTokens?.[0];
     let isChallenge = false;
     if (token) {
       try {
@@ -159,6 +187,12 @@ export class CredsspClient {
     }
     const authenticate = this.ntlm.authenticate(token);
     const fields: Omit<TsRequest, 'version'> = { negoTokens: [authenticate] };
+    if (this.mechTypeList) {
+      // the mechListMIC takes client-to-server sequence number 0; pubKeyAuth then starts a fresh keystream
+      const mechListMIC = this.ntlm.sign(this.mechTypeList);
+      this.ntlm.resetRc4('outgoing');
+      fields.negoTokens = [encodeNegTokenResp({ responseToken: authenticate, mechListMIC })];
+    }
     if (negotiated >= CREDSSP_FIRST_HASHED_VERSION) {
       this.nonce = (this.config.random ?? randomBytes)(CREDSSP_NONCE_SIZE);
       fields.clientNonce = this.nonce;
@@ -175,6 +209,7 @@ export class CredsspClient {
       throw new ConnectorError('CREDSSP_ERROR', 'credssp', `the server changed its CredSSP version from ${this.outcome.serverVersion} to ${ts.version}`);
     }
     if (!ts.pubKeyAuth) throw new ConnectorError('CREDSSP_ERROR', 'credssp', 'the server answered the AUTHENTICATE without pubKeyAuth');
+    if (this.mechTypeList) this.checkServerMechListMic(ts.negoTokens?.[0]);
     const negotiated = Math.min(this.version, ts.version);
     const plain = this.ntlm!.unseal(ts.pubKeyAuth);
     if (!pubKeyAuthMatches(plain, 'server-to-client', negotiated, this.publicKey, this.nonce)) {
@@ -193,6 +228,44 @@ export class CredsspClient {
     this.outcome.stage = 'authenticated';
     this.state = 'Done';
     return encodeTsRequest({ version: this.version, authInfo });
+  }
+
+  /**
+   * SPNEGO: the NTLM CHALLENGE inside the server's NegTokenResp (accept-incomplete or
+   * request-mic, NTLM chosen); anything else is handed on as is, to end as a token that is not a
+   * CHALLENGE.
+   */
+  private unwrapChallenge(token: Uint8Array | undefined): Uint8Array | undefined {
+    if (!token || classifyNegoToken(token) !== 'spnego-resp') return token;
+    const resp = decodeNegTokenResp(token);
+    if (resp.negState !== undefined && resp.negState !== NEG_STATE_ACCEPT_INCOMPLETE && resp.negState !== NEG_STATE_REQUEST_MIC) {
+      this.state = 'Done';
+      throw new ConnectorError('CREDSSP_ERROR', 'credssp', `the server answered our SPNEGO NegTokenInit with negState ${resp.negState}${resp.negState === 2 ? ' (reject)' : ''}`);
+    }
+    if (resp.supportedMech !== undefined && resp.supportedMech !== NTLMSSP_OID) {
+      this.state = 'Done';
+      throw new ConnectorError('CREDSSP_ERROR', 'credssp', `the server chose SPNEGO mechanism ${resp.supportedMech}, not the NTLM we offered`);
+    }
+    return resp.responseToken ?? token;
+  }
+
+  /** SPNEGO: the server's final NegTokenResp must be accept-completed with a mechListMIC that verifies. */
+  private checkServerMechListMic(token: Uint8Array | undefined): void {
+    const fail = (why: string): never => {
+      throw new ConnectorError('CREDSSP_ERROR', 'credssp', `SPNEGO: ${why}`);
+    };
+    if (!token) return fail('the server\'s pubKeyAuth came without its final NegTokenResp (and mechListMIC)');
+    if (classifyNegoToken(token) !== 'spnego-resp') return fail('the server\'s final token is not a NegTokenResp');
+    const resp = decodeNegTokenResp(token);
+    if (resp.negState !== undefined && resp.negState !== NEG_STATE_ACCEPT_COMPLETED) fail(`the server's final negState is ${resp.negState}, not accept-completed`);
+    if (!resp.mechListMIC) return fail('the server sent no mechListMIC, which our NTLM MIC makes mandatory (MS-SPNG)');
+    try {
+      this.ntlm!.verify(this.mechTypeList!, resp.mechListMIC);
+    } catch (err) {
+      if (err instanceof NtlmError) fail(`the server's mechListMIC does not verify (${err.kind})`);
+      throw err;
+    }
+    this.ntlm!.resetRc4('incoming');
   }
 
   private serverError(ts: TsRequest, when: string): void {

@@ -261,6 +261,21 @@ export class NtlmClient {
     return establishedSession(this.session, this.state, 'unseal').unseal(message);
   }
 
+  /** Sign a message in our sending direction without sealing it (MakeSignature; SPNEGO's mechListMIC). */
+  sign(message: Uint8Array): Buffer {
+    return establishedSession(this.session, this.state, 'sign').sign(message);
+  }
+
+  /** Verify the peer's signature of a message (VerifySignature); throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
+  verify(message: Uint8Array, signature: Uint8Array): void {
+    establishedSession(this.session, this.state, 'verify').verify(message, signature);
+  }
+
+  /** Re-key one direction's RC4 handle, as SPNEGO does after the mechListMIC (MS-SPNG 3.3.5.1); sequence numbers go on. */
+  resetRc4(direction: 'outgoing' | 'incoming'): void {
+    establishedSession(this.session, this.state, 'resetRc4').resetRc4(direction);
+  }
+
   private take(n: number): Buffer {
     const b = this.random(n);
     if (b.length !== n) throw new NtlmError('bad-argument', `random(${n}) returned ${b.length} bytes`);

@@ -70,19 +70,35 @@ export function sealKey(exportedSessionKey: Uint8Array, flags: number, direction
 }
 
 /**
- * One direction of a sealed NTLM channel: the sender's instance seals, the receiver's instance
- * (made from the same key, flags and direction) unseals. A message that fails to unseal leaves
- * the state as it was (the RC4 handle is advanced on a copy and kept only on success), so a
- * forged or reordered message does not desynchronise the channel.
+ * One direction of a sealed NTLM channel: the sender's instance seals (or signs), the
+ * receiver's instance (made from the same key, flags and direction) unseals (or verifies). A
+ * message that fails to unseal or verify leaves the state as it was (the RC4 handle is advanced
+ * on a copy and kept only on success), so a forged or reordered message does not desynchronise
+ * the channel.
+ *
+ * Signing without sealing (`sign`/`verify`, MS-NLMP 3.4.4.2 MAC with extended session security,
+ * GSS_GetMIC/GSS_VerifyMIC) is what SPNEGO's mechListMIC uses: the same signature as `seal`
+ * writes, over the message in clear, the checksum RC4-encrypted with this direction's handle
+ * when KEY_EXCH was negotiated; it consumes a sequence number. `resetRc4` then re-keys the
+ * handle from the sealing key (MS-SPNG 3.3.5.1: "the RC4 key state being the same for the
+ * mechListMIC and for the first message signed by the application") and leaves the sequence
+ * number running: the first sealed message after a mechListMIC carries SeqNum 1. That is what
+ * pyspnego's pure-Python NTLM does (`_reset_ntlm_crypto_state` re-creates `_handle_out` or
+ * `_handle_in` only; `sign` and `verify` take `_seq_num_out`/`_seq_num_in`, which count on) and
+ * gss-ntlmssp (`ntlm_reset_rc4_state` re-inits `seal_handle`, not `seq_num`); MS-SPNG 3.3.5.1
+ * restores the Handle and says nothing of SeqNum. FreeRDP 3 differs in form: its NTLM takes
+ * the SeqNum from the caller, SPNEGO's MakeSignature passes 0 and nla.c counts its own from 0.
  */
 export class NtlmSealer {
   private rc4: Rc4;
+  private readonly sealingKey: Buffer;
   private readonly signingKey: Buffer;
   private readonly keyExch: boolean;
   private seq = 0;
 
   constructor(exportedSessionKey: Uint8Array, flags: number, readonly direction: NtlmDirection) {
-    this.rc4 = new Rc4(sealKey(exportedSessionKey, flags, direction));
+    this.sealingKey = sealKey(exportedSessionKey, flags, direction);
+    this.rc4 = new Rc4(this.sealingKey);
     this.signingKey = signKey(exportedSessionKey, direction);
     this.keyExch = (flags & NTLMSSP_NEGOTIATE_KEY_EXCH) !== 0;
   }
@@ -96,19 +112,39 @@ export class NtlmSealer {
     return createHmac('md5', this.signingKey).update(seq).update(plaintext).digest().subarray(0, 8);
   }
 
-  /** Seal a message (MS-NLMP 3.4.3): 16-byte signature, then the ciphertext. */
-  seal(plaintext: Uint8Array): Buffer {
+  /** SeqNum as it goes in the signature and the HMAC: 4 bytes, little-endian. */
+  private seqBytes(): Buffer {
     const seq = Buffer.alloc(4);
     seq.writeUInt32LE(this.seq);
+    return seq;
+  }
+
+  /** NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 2.2.2.9.1): Version, Checksum, SeqNum; then SeqNum + 1. */
+  private signature(checksum: Buffer, seq: Buffer): Buffer {
+    const signature = Buffer.alloc(NTLM_SIGNATURE_SIZE);
+    signature.writeUInt32LE(SIGNATURE_VERSION, 0); // Version
+    signature.set(checksum, 4); // Checksum
+    signature.set(seq, 12); // SeqNum
+    this.seq = (this.seq + 1) >>> 0;
+    return signature;
+  }
+
+  /** The Version and SeqNum checks of unseal and verify; the SeqNum bytes. */
+  private checkHeader(sig: Buffer, what: string): Buffer {
+    const version = sig.readUInt32LE(0);
+    if (version !== SIGNATURE_VERSION) throw new NtlmError('bad-message', `${what} signature version ${version}, expected ${SIGNATURE_VERSION}`);
+    const seqNum = sig.readUInt32LE(12);
+    if (seqNum !== this.seq) throw new NtlmError('bad-sequence', `${this.direction} ${what} with sequence number ${seqNum}, expected ${this.seq}`);
+    return sig.subarray(12, 16);
+  }
+
+  /** Seal a message (MS-NLMP 3.4.3): 16-byte signature, then the ciphertext. */
+  seal(plaintext: Uint8Array): Buffer {
+    const seq = this.seqBytes();
     const checksum = this.checksum(seq, plaintext);
     const data = this.rc4.update(plaintext);
     const sealedChecksum = this.keyExch ? this.rc4.update(checksum) : checksum;
-    const signature = Buffer.alloc(NTLM_SIGNATURE_SIZE);
-    signature.writeUInt32LE(SIGNATURE_VERSION, 0); // Version
-    signature.set(sealedChecksum, 4); // Checksum
-    signature.set(seq, 12); // SeqNum
-    this.seq = (this.seq + 1) >>> 0;
-    return Buffer.concat([signature, data]);
+    return Buffer.concat([this.signature(sealedChecksum, seq), data]);
   }
 
   /**
@@ -121,20 +157,56 @@ export class NtlmSealer {
       throw new NtlmError('bad-message', `sealed message of ${message.length} bytes is shorter than its ${NTLM_SIGNATURE_SIZE}-byte signature`);
     }
     const sig = Buffer.from(message.buffer, message.byteOffset, NTLM_SIGNATURE_SIZE);
-    const version = sig.readUInt32LE(0);
-    if (version !== SIGNATURE_VERSION) throw new NtlmError('bad-message', `signature version ${version}, expected ${SIGNATURE_VERSION}`);
-    const seqNum = sig.readUInt32LE(12);
-    if (seqNum !== this.seq) throw new NtlmError('bad-sequence', `${this.direction} message with sequence number ${seqNum}, expected ${this.seq}`);
+    const seq = this.checkHeader(sig, 'message');
     const trial = this.rc4.clone();
     const plaintext = trial.update(message.subarray(NTLM_SIGNATURE_SIZE));
-    const checksum = this.checksum(sig.subarray(12, 16), plaintext);
+    const checksum = this.checksum(seq, plaintext);
     const expected = this.keyExch ? trial.update(checksum) : checksum;
     if (!timingSafeEqual(expected, sig.subarray(4, 12))) {
-      throw new NtlmError('bad-signature', `${this.direction} message ${seqNum}: the checksum does not verify`);
+      throw new NtlmError('bad-signature', `${this.direction} message ${this.seq}: the checksum does not verify`);
     }
     this.rc4 = trial;
     this.seq = (this.seq + 1) >>> 0;
     return plaintext;
+  }
+
+  /**
+   * The signature of a message sent in clear (MS-NLMP 3.4.4.2 MAC, GSS_GetMIC): 16 bytes,
+   * consuming a sequence number and, with KEY_EXCH, 8 bytes of this direction's RC4 keystream.
+   */
+  sign(message: Uint8Array): Buffer {
+    const seq = this.seqBytes();
+    const checksum = this.checksum(seq, message);
+    return this.signature(this.keyExch ? this.rc4.update(checksum) : checksum, seq);
+  }
+
+  /**
+   * Check the peer's signature of `message` (GSS_VerifyMIC). Throws NtlmError 'bad-message' (not
+   * 16 bytes, or Version other than 1), 'bad-sequence' or 'bad-signature', and then leaves the
+   * state (sequence number, RC4 handle) as it was.
+   */
+  verify(message: Uint8Array, signature: Uint8Array): void {
+    if (signature.length !== NTLM_SIGNATURE_SIZE) {
+      throw new NtlmError('bad-message', `signature of ${signature.length} bytes, must be ${NTLM_SIGNATURE_SIZE}`);
+    }
+    const sig = Buffer.from(signature.buffer, signature.byteOffset, NTLM_SIGNATURE_SIZE);
+    const seq = this.checkHeader(sig, 'signature');
+    const trial = this.rc4.clone();
+    const checksum = this.checksum(seq, message);
+    const expected = this.keyExch ? trial.update(checksum) : checksum;
+    if (!timingSafeEqual(expected, sig.subarray(4, 12))) {
+      throw new NtlmError('bad-signature', `${this.direction} signature ${this.seq}: the checksum does not verify`);
+    }
+    this.rc4 = trial;
+    this.seq = (this.seq + 1) >>> 0;
+  }
+
+  /**
+   * Re-key this direction's RC4 handle from its sealing key, as after the SPNEGO mechListMIC
+   * (MS-SPNG 3.3.5.1); the sequence number is kept (see the class comment).
+   */
+  resetRc4(): void {
+    this.rc4 = new Rc4(this.sealingKey);
   }
 }
 
@@ -160,6 +232,21 @@ export class NtlmSession {
   /** DecryptMessage of the peer's message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
   unseal(message: Uint8Array): Buffer {
     return this.in.unseal(message);
+  }
+
+  /** MakeSignature (GSS_GetMIC) in our sending direction: the 16-byte signature of `message`. */
+  sign(message: Uint8Array): Buffer {
+    return this.out.sign(message);
+  }
+
+  /** VerifySignature (GSS_VerifyMIC) of the peer's signature; throws as NtlmSealer.verify. */
+  verify(message: Uint8Array, signature: Uint8Array): void {
+    this.in.verify(message, signature);
+  }
+
+  /** Re-key the RC4 handle of one direction (after the SPNEGO mechListMIC, MS-SPNG 3.3.5.1). */
+  resetRc4(direction: 'outgoing' | 'incoming'): void {
+    (direction === 'outgoing' ? this.out : this.in).resetRc4();
   }
 }
 

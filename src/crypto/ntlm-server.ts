@@ -100,6 +100,11 @@ export interface AcceptedSession {
   exportedSessionKey: Buffer;
   /** the AUTHENTICATE's NegotiateFlags, which rule the session security */
   flags: number;
+  /**
+   * the AUTHENTICATE carried a MIC (MsvAvFlags 0x2), which then verified: inside SPNEGO this
+   * makes the mechListMIC mandatory (MS-SPNG appendix A, see acceptor/credssp-server.ts)
+   */
+  micPresent: boolean;
 }
 
 /** NEGOTIATE flags the server echoes when the client asks (MS-NLMP 3.2.5.1.1); LM_KEY, OEM and DATAGRAM are not offered. */
@@ -156,7 +161,8 @@ export function acceptAuthenticate(i: AcceptAuthenticateInput): { result: NtlmAu
   const kek = keyExchangeKey(sessionBaseKey);
   const exportedSessionKey = keyExch ? decryptRandomSessionKey(kek, a.encryptedRandomSessionKey) : kek;
   const pairs = a.ntlmv2.clientChallenge.avPairs;
-  if ((pairs.flags ?? 0) & MSV_AV_FLAGS.MIC_PRESENT) {
+  const micPresent = ((pairs.flags ?? 0) & MSV_AV_FLAGS.MIC_PRESENT) !== 0;
+  if (micPresent) {
     // the decoder guarantees mic and micOffset when MsvAvFlags announce them
     const expected = computeMic(exportedSessionKey, i.negotiate, i.challenge, withMicZeroed(i.authenticate, a.micOffset!));
     if (!bytesEqual(expected, a.mic!)) return fail(STATUS_LOGON_FAILURE, 'the MIC does not verify');
@@ -168,7 +174,7 @@ export function acceptAuthenticate(i: AcceptAuthenticateInput): { result: NtlmAu
       return fail(STATUS_BAD_BINDINGS, 'the channel bindings do not match');
     }
   }
-  return { result: { ok: true, ...who }, session: { exportedSessionKey, flags: a.flags } };
+  return { result: { ok: true, ...who }, session: { exportedSessionKey, flags: a.flags, micPresent } };
 }
 
 type ServerState = 'initial' | 'challenge-sent' | 'established' | 'failed';
@@ -179,8 +185,14 @@ export class NtlmServer {
   private negotiateBytes?: Buffer;
   private challengeBytes?: Buffer;
   private session?: NtlmSession;
+  private mic = false;
 
   constructor(private readonly opts: NtlmServerOptions) {}
+
+  /** The verified AUTHENTICATE carried a MIC (MsvAvFlags 0x2); false before. */
+  get micPresent(): boolean {
+    return this.mic;
+  }
 
   /** True after an AUTHENTICATE that verified. */
   get established(): boolean {
@@ -239,6 +251,7 @@ export class NtlmServer {
     const { result, session } = acceptAuthenticate(input);
     if (session) {
       this.session = new NtlmSession(session.exportedSessionKey, session.flags, 'server');
+      this.mic = session.micPresent;
       this.state = 'established';
     }
     return result;
@@ -252,5 +265,20 @@ export class NtlmServer {
   /** Unseal a client-to-server message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
   unseal(message: Uint8Array): Buffer {
     return establishedSession(this.session, this.state, 'unseal').unseal(message);
+  }
+
+  /** Sign a message in our sending direction without sealing it (MakeSignature; SPNEGO's mechListMIC). */
+  sign(message: Uint8Array): Buffer {
+    return establishedSession(this.session, this.state, 'sign').sign(message);
+  }
+
+  /** Verify the peer's signature of a message (VerifySignature); throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
+  verify(message: Uint8Array, signature: Uint8Array): void {
+    establishedSession(this.session, this.state, 'verify').verify(message, signature);
+  }
+
+  /** Re-key one direction's RC4 handle, as SPNEGO does after the mechListMIC (MS-SPNG 3.3.5.1); sequence numbers go on. */
+  resetRc4(direction: 'outgoing' | 'incoming'): void {
+    establishedSession(this.session, this.state, 'resetRc4').resetRc4(direction);
   }
 }
