@@ -315,14 +315,14 @@ export class CredsspServer {
     const mic = this.clientMechListMic;
     if (!mic) {
       if (this.ntlm.micPresent) {
-        throw new CredsspRefusal('SPNEGO without a mechListMIC although the NTLM AUTHENTICATE carries a MIC (MS-SPNG makes it mandatory)', SEC_E_INVALID_TOKEN);
+        throw new CredsspRefusal('SPNEGO without a mechListMIC although the NTLM AUTHENTICATE carries a MIC (MS-SPNG makes it mandatory)', NTSTATUS.SEC_E_INVALID_TOKEN);
       }
       return;
     }
     try {
       this.ntlm.verify(this.mechTypeList!, mic);
     } catch (err) {
-      if (err instanceof NtlmError) throw new CredsspRefusal(`the client's SPNEGO mechListMIC does not verify (${err.kind})`, SEC_E_MESSAGE_ALTERED);
+      if (err instanceof NtlmError) throw new CredsspRefusal(`the client's SPNEGO mechListMIC does not verify (${err.kind})`, NTSTATUS.SEC_E_MESSAGE_ALTERED);
       throw err;
     }
     this.ntlm.resetRc4('incoming');
@@ -364,10 +364,6 @@ export class CredsspServer {
     };
   }
 }
-
-/** HRESULTs (MS-ERREF 2.1) that pdu/ntstatus.ts does not name yet: VerifySignature's failure and a defective token. */
-const SEC_E_MESSAGE_ALTERED = 0x8009030f;
-const SEC_E_INVALID_TOKEN = 0x80090308;
 
 class CredsspRefusal extends Error {
   constructor(message: string, readonly status?: number) {

@@ -13,10 +13,9 @@ import { DEFAULT_CLIENT_DATA, type ClientDataConfig } from './mcs-connect.js';
  * attempt; what a server makes of it comes from running the real connector (and, in
  * `simulate`, the real acceptor), never from a table of outcomes.
  *
- * What a profile cannot change in the connector: it always sends raw NTLM in negoTokens
- * (mstsc sends SPNEGO: the acceptor reads SPNEGO and raw NTLM alike, and the CVE-2018-0886
- * rules depend on versions, not on the package), its NTLM NEGOTIATE is the connector's own, and
- * it has no Kerberos (a Kerberos-only profile does not log on). Each profile's `notModelled`
+ * What a profile cannot change in the connector: its SPNEGO (mstsc's package) offers NTLM
+ * alone, where mstsc lists Kerberos first (MS-SPNG appendix A); its NTLM NEGOTIATE is the
+ * connector's own; and it has no Kerberos (a Kerberos-only profile does not log on). Each profile's `notModelled`
  * says what else is left out.
  */
 
@@ -228,6 +227,8 @@ function credsspFor(p: ClientProfile, creds: CredsspCredentials | undefined): Cr
   if (c.package === 'kerberos') creds = undefined;
   return {
     version: c.version,
+    // SPNEGO around NTLM, with the mechListMIC (the connector offers NTLM alone, no Kerberos)
+    ...(c.package === 'spnego' ? { spnego: true } : {}),
     ...(c.allowEncryptionOracle !== undefined ? { allowEncryptionOracle: c.allowEncryptionOracle } : {}),
     ...(creds
       ? {

@@ -25,6 +25,10 @@ export const NTSTATUS = {
   SEC_E_UNSUPPORTED_FUNCTION: 0x80090302,
   /** SEC_E_LOGON_DENIED (HRESULT): what SSPI callers see for a failed NTLM logon */
   SEC_E_LOGON_DENIED: 0x8009030c,
+  /** SEC_E_INVALID_TOKEN (HRESULT): a token that is missing or malformed (a required SPNEGO mechListMIC) */
+  SEC_E_INVALID_TOKEN: 0x80090308,
+  /** SEC_E_MESSAGE_ALTERED (HRESULT): a signature that does not verify (a bad SPNEGO mechListMIC) */
+  SEC_E_MESSAGE_ALTERED: 0x8009030f,
 } as const;
 
 export type NtStatusName = keyof typeof NTSTATUS;

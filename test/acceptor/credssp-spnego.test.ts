@@ -48,8 +48,7 @@ before(() => loadCredsspClient());
 const IDENTITY = new ServerIdentity(generateRsaKeyPairLE(1024));
 const SERVER_KEY = Buffer.concat([Buffer.from('3082010a02820101', 'hex'), randomBytes(257), Buffer.from('0203010001', 'hex')]);
 const ALICE_HASH = '10b2f1961375b20126508c2267862bf0'; // S3cret!
-const SEC_E_MESSAGE_ALTERED = 0x8009030f;
-const SEC_E_INVALID_TOKEN = 0x80090308;
+const { SEC_E_MESSAGE_ALTERED, SEC_E_INVALID_TOKEN } = NTSTATUS;
 const CLIENT_ERRORS = ['DECODE_ERROR', 'CREDSSP_ERROR', 'CREDSSP_LOGON_FAILED', 'CREDSSP_PUBKEY_MISMATCH', 'CREDSSP_ORACLE_REMEDIATION'];
 
 function policy(server?: Partial<CredsspPolicy>) {
@@ -234,7 +233,7 @@ describe('CredSSP over SPNEGO: the mechListMIC', () => {
         const { c, s } = run({ client: { version }, toServer: authenticateLeg((r) => ({ ...r, mechListMIC: flipped(r.mechListMIC!, at) })) });
         assert.equal(s.summary.outcome, 'refused');
         assert.match(s.summary.reason, /mechListMIC does not verify/);
-        assert.equal(s.summary.nla?.status, '0x8009030F');
+        assert.equal(s.summary.nla?.status, 'SEC_E_MESSAGE_ALTERED');
         assert.notEqual(c.result?.credssp?.stage, 'authenticated');
         if (version === 6) assert.deepEqual([c.error?.code, c.error?.value], ['CREDSSP_LOGON_FAILED', SEC_E_MESSAGE_ALTERED]);
       }
@@ -243,7 +242,7 @@ describe('CredSSP over SPNEGO: the mechListMIC', () => {
 
   it('the client\'s mechListMIC over another MechTypeList, or of another length: refused', () => {
     const { s } = run({ toServer: authenticateLeg((r) => ({ ...r, mechListMIC: r.mechListMIC!.subarray(0, 15) })) });
-    assert.equal(s.summary.nla?.status, '0x8009030F');
+    assert.equal(s.summary.nla?.status, 'SEC_E_MESSAGE_ALTERED');
     // a MechTypeList of two mechanisms in the NegTokenInit: the client signed { NTLM } only
     const other = run({ toServer: (ts, i) => (i === 0 ? { ...ts, negoTokens: [encodeNegTokenInit({ ...decodeNegTokenInit(ts.negoTokens![0]!), mechTypes: [NTLMSSP_OID, KERBEROS_OID] })] } : ts) });
     assert.match(other.s.summary.reason, /mechListMIC does not verify/);
