@@ -82,7 +82,9 @@ export class RdpSocket {
   private ended = false;
   private closed = false;
   private busy = false;
-  private wake: (() => void) | null = null;
+  /** the pending read's resolver (true: its deadline passed) and deadline timer */
+  private waiter: ((timedOut: boolean) => void) | null = null;
+  private waitTimer: NodeJS.Timeout | null = null;
   private tlsInfo: TlsInfo | null = null;
 
   private readonly onReadable = (): void => this.notify();
@@ -97,6 +99,10 @@ export class RdpSocket {
   private readonly onClose = (): void => {
     this.closed = true;
     this.notify();
+  };
+  private readonly onWaitTimeout = (): void => {
+    this.waitTimer = null;
+    this.settleWait(true);
   };
 
   private constructor(sock: net.Socket) {
@@ -186,11 +192,13 @@ export class RdpSocket {
           });
         }
         this.throwIfDead(phase, size === null ? `while framing ${hint.name}` : `${size} bytes of ${hint.name} expected`);
-        await this.waitForActivity(deadline, phase, () =>
-          size === null
-            ? `no complete ${hint.name} header within ${opts.timeoutMs} ms (${this.buf.length} bytes buffered)`
-            : `${hint.name} incomplete after ${opts.timeoutMs} ms (${this.buf.length} of ${size} bytes)`,
-        );
+        if (await this.waitForActivity(deadline)) {
+          const detail =
+            size === null
+              ? `no complete ${hint.name} header within ${opts.timeoutMs} ms (${this.buf.length} bytes buffered)`
+              : `${hint.name} incomplete after ${opts.timeoutMs} ms (${this.buf.length} of ${size} bytes)`;
+          throw new TransportError('timeout', phase, detail, { bytesBuffered: this.buf.length });
+        }
       }
     } finally {
       this.busy = false;
@@ -212,31 +220,41 @@ export class RdpSocket {
         if (this.buf.length > 0) return this.take(Math.min(maxBytes, this.buf.length));
         if (this.ended) return EMPTY;
         this.throwIfDead(phase, 'while waiting for bytes');
-        await this.waitForActivity(deadline, phase, () => `no bytes within ${opts.timeoutMs} ms`);
+        if (await this.waitForActivity(deadline)) {
+          throw new TransportError('timeout', phase, `no bytes within ${opts.timeoutMs} ms`, { bytesBuffered: this.buf.length });
+        }
       }
     } finally {
       this.busy = false;
     }
   }
 
-  /** Send bytes; resolves once the kernel has taken them (backpressure), within a timeout. */
+  /**
+   * Send bytes; resolves once the stream has handed them on (backpressure), within a timeout.
+   * The timer is armed only when the bytes are still queued after the call: on a TCP socket an
+   * empty queue means the kernel took them already and the callback is a tick away (most writes
+   * of a handshake), so no timer is made for them.
+   */
   write(bytes: Uint8Array, opts: WriteOptions = {}): Promise<void> {
     const phase = opts.phase ?? 'write';
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     if (this.failure) return Promise.reject(fromSocketError(this.failure, phase));
-    if (this.closed || this.sock.destroyed || !this.sock.writable) {
+    const sock = this.sock;
+    if (this.closed || sock.destroyed || !sock.writable) {
       return Promise.reject(new TransportError('closed', phase, 'cannot write: the connection is closed'));
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TransportError('timeout', phase, `the peer did not take ${bytes.length} bytes within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.sock.write(bytes, (err) => {
-        clearTimeout(timer);
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      sock.write(bytes, (err) => {
+        settled = true;
+        if (timer) clearTimeout(timer);
         if (err) reject(fromSocketError(err, phase));
         else resolve();
       });
+      if (!settled && sock.writableLength > 0) {
+        const timeoutMs = opts.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+        timer = setTimeout(() => reject(new TransportError('timeout', phase, `the peer did not take ${bytes.length} bytes within ${timeoutMs} ms`)), timeoutMs);
+      }
     });
   }
 
@@ -322,7 +340,18 @@ export class RdpSocket {
   }
 
   private notify(): void {
-    this.wake?.();
+    this.settleWait(false);
+  }
+
+  private settleWait(timedOut: boolean): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = null;
+    if (this.waitTimer) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = null;
+    }
+    waiter(timedOut);
   }
 
   /** Move bytes from the stream into our buffer, stopping once it holds more than `limit`. */
@@ -356,10 +385,21 @@ export class RdpSocket {
     return size;
   }
 
+  /**
+   * The first n buffered bytes, without a copy: a PDU that is a whole stream chunk (the usual
+   * case) is that chunk; otherwise a view of it. Stream chunks are buffers of their own (never
+   * slices of Node's 8 KiB pool), so a PDU kept for long holds at most its own chunk. A copy
+   * into the pool, as before, allocated on every read and let a PDU kept for the connection's
+   * life pin a whole pool slab.
+   */
   private take(n: number): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, n));
-    this.buf = n === this.buf.length ? EMPTY : this.buf.subarray(n);
-    return out;
+    const buf = this.buf;
+    if (n === buf.length) {
+      this.buf = EMPTY;
+      return buf;
+    }
+    this.buf = buf.subarray(n);
+    return buf.subarray(0, n);
   }
 
   /** Throw the stored error, or 'closed' after EOF or a local close. */
@@ -377,18 +417,11 @@ export class RdpSocket {
     }
   }
 
-  /** Wait for any socket event, or throw 'timeout' at the deadline. */
-  private waitForActivity(deadline: number, phase: string, detail: () => string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        reject(new TransportError('timeout', phase, detail(), { bytesBuffered: this.buf.length }));
-      }, Math.max(0, deadline - Date.now()));
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
+  /** Wait for any socket event: resolves false then, or true once `deadline` has passed. */
+  private waitForActivity(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.waitTimer = setTimeout(this.onWaitTimeout, Math.max(0, deadline - Date.now()));
     });
   }
 
