@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { DecodeError } from '../pdu/errors.js';
 import type { PduHint } from '../pdu/tpkt.js';
-import { TransportError, describe, fromSocketError } from './errors.js';
+import { TransportError, describe, fromSocketError, quietTransportError } from './errors.js';
 import {
   clientConnectOptions,
   reasonOf,
@@ -402,16 +402,20 @@ export class RdpSocket {
     return buf.subarray(0, n);
   }
 
-  /** Throw the stored error, or 'closed' after EOF or a local close. */
+  /**
+   * Throw the stored error, or 'closed' after EOF or a local close. 'closed' is how most
+   * connections of a server end (the client hangs up between PDUs): it carries no stack trace,
+   * which would only show this file and cost more than the rest of the error (quietTransportError).
+   */
   private throwIfDead(phase: string, what: string): void {
     if (this.failure) throw fromSocketError(this.failure, phase);
     if (this.ended || this.sock.readableEnded) {
-      throw new TransportError('closed', phase, `the peer closed the connection ${what} (${this.buf.length} bytes buffered)`, {
+      throw quietTransportError('closed', phase, `the peer closed the connection ${what} (${this.buf.length} bytes buffered)`, {
         bytesBuffered: this.buf.length,
       });
     }
     if (this.closed || this.sock.destroyed) {
-      throw new TransportError('closed', phase, `the connection is closed ${what} (${this.buf.length} bytes buffered)`, {
+      throw quietTransportError('closed', phase, `the connection is closed ${what} (${this.buf.length} bytes buffered)`, {
         bytesBuffered: this.buf.length,
       });
     }
