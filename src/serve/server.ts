@@ -3,7 +3,7 @@ import { acceptorPolicy, type AcceptorPolicyOptions } from '../acceptor/from-ser
 import { ACCOUNT_STATES, type UserDirectory } from '../policy/users-file.js';
 import { ServerAcceptor, type ConnectionSummary } from '../acceptor/acceptor.js';
 import { ServerIdentity } from '../acceptor/server-identity.js';
-import { fingerprintClient } from '../policy/client-fingerprint.js';
+import { fingerprintClient, type ClientTraits } from '../policy/client-fingerprint.js';
 import type { ServerPolicy } from '../policy/server-policy.js';
 import { listenSequences, type Listening } from '../transport/listener.js';
 
@@ -88,15 +88,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
             s.reason = `authenticated by CredSSP, then the client closed before the MCS Connect Initial (an authentication-only client): ${s.reason}`;
           }
         }
-        const fp = fingerprintClient({
-          ...(s.cookie !== undefined ? { cookie: s.cookie } : {}),
-          requestedProtocols: s.requestedProtocols,
-          ...(s.client ? { clientName: s.client.name, clientBuild: s.client.build, version: s.client.version, encryptionMethods: s.client.encryptionMethods } : {}),
-          ...(s.client?.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: s.client.earlyCapabilityFlags } : {}),
-          ...(s.nla?.clientVersion !== undefined ? { credsspVersion: s.nla.clientVersion } : {}),
-          ...(s.nla?.negotiateFlags !== undefined ? { ntlmNegotiateFlags: s.nla.negotiateFlags } : {}),
-          ...(s.nla?.ntlmVersion !== undefined ? { ntlmVersion: s.nla.ntlmVersion } : {}),
-        });
+        const fp = fingerprintClient(traitsOf(s));
         o.onConnection({
           time: new Date().toISOString(),
           remote: end.remote,
@@ -112,6 +104,25 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
     listeners.push(l);
   }
   return listeners;
+}
+
+/** What the fingerprint looks at, set field by field (one object per connection, not one per field). */
+function traitsOf(s: ConnectionSummary): ClientTraits {
+  const t: ClientTraits = { requestedProtocols: s.requestedProtocols };
+  if (s.cookie !== undefined) t.cookie = s.cookie;
+  const c = s.client;
+  if (c) {
+    t.clientName = c.name;
+    t.clientBuild = c.build;
+    t.version = c.version;
+    t.encryptionMethods = c.encryptionMethods;
+    if (c.earlyCapabilityFlags !== undefined) t.earlyCapabilityFlags = c.earlyCapabilityFlags;
+  }
+  const n = s.nla;
+  if (n?.clientVersion !== undefined) t.credsspVersion = n.clientVersion;
+  if (n?.negotiateFlags !== undefined) t.ntlmNegotiateFlags = n.negotiateFlags;
+  if (n?.ntlmVersion !== undefined) t.ntlmVersion = n.ntlmVersion;
+  return t;
 }
 
 /** Client-chosen text in a log line: no control characters (no forged lines, no terminal escapes). */
