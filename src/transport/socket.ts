@@ -55,6 +55,13 @@ const EMPTY = Buffer.alloc(0);
  * TLS handshake in bench/serve (about 2 ms of 7).
  */
 const secureContexts = new WeakMap<TlsServerOptions, tls.SecureContext>();
+/**
+ * Our own certificate's subjectPublicKey by secure context, read at its first handshake: the
+ * server-side TlsInfo needs it (CredSSP binds to it), and reading it from getCertificate() for
+ * every connection built the whole certificate object with its fingerprints (~4 KiB allocated
+ * per TLS handshake, sampled in bench/serve).
+ */
+const ownKeys = new WeakMap<tls.SecureContext, Buffer>();
 function serverSecureContext(opts: TlsServerOptions): tls.SecureContext {
   let ctx = secureContexts.get(opts);
   if (!ctx) {
@@ -277,13 +284,14 @@ export class RdpSocket {
     const phase = opts.phase ?? 'tls';
     this.beforeUpgrade(phase);
     let sock: tls.TLSSocket;
+    let secureContext: tls.SecureContext;
     try {
-      const secureContext = serverSecureContext(opts);
+      secureContext = serverSecureContext(opts);
       sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
     } catch (err) {
       throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
     }
-    return this.handshake(sock, 'secure', 'server', opts.timeoutMs, phase);
+    return this.handshake(sock, 'secure', 'server', opts.timeoutMs, phase, secureContext);
   }
 
   /**
@@ -450,6 +458,7 @@ export class RdpSocket {
     role: 'client' | 'server',
     timeoutMs: number,
     phase: string,
+    secureContext?: tls.SecureContext,
   ): Promise<TlsInfo> {
     this.busy = true;
     this.detach(this.raw);
@@ -481,7 +490,9 @@ export class RdpSocket {
         sock.once('error', onError);
         sock.once('close', onClose);
       });
-      this.tlsInfo = tlsInfoOf(sock, role);
+      const ownKey = secureContext ? ownKeys.get(secureContext) : undefined;
+      this.tlsInfo = tlsInfoOf(sock, role, ownKey);
+      if (secureContext && !ownKey) ownKeys.set(secureContext, Buffer.from(this.tlsInfo.serverPublicKey)); // a copy: the connection may change its own
       return this.tlsInfo;
     } catch (err) {
       this.failure ??= err;

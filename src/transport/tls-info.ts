@@ -164,8 +164,13 @@ export function certificateChain(leaf: DetailedPeerCertificate | null | undefine
   return chain;
 }
 
-/** Collect TlsInfo from a socket whose handshake has completed. */
-export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
+/**
+ * Collect TlsInfo from a socket whose handshake has completed. `ownKey`, server role only: our
+ * own certificate's subjectPublicKey when the caller already has it (it is the same for every
+ * connection of a secure context); otherwise it is read from getCertificate(), which builds the
+ * whole certificate object with its fingerprints.
+ */
+export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server', ownKey?: Uint8Array): TlsInfo {
   const version = sock.getProtocol();
   if (version === null || !VERSIONS.includes(version)) {
     throw new Error(`unexpected tls protocol version ${String(version)}`);
@@ -175,11 +180,11 @@ export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
   let serverDer: Uint8Array | undefined;
   if (role === 'client') {
     serverDer = peerCertificateChain[0];
-  } else {
+  } else if (!ownKey) {
     const own = sock.getCertificate();
     serverDer = own && 'raw' in own ? own.raw : undefined;
   }
-  if (!serverDer) throw new Error('the tls handshake completed without a server certificate');
+  if (!serverDer && !ownKey) throw new Error('the tls handshake completed without a server certificate');
   let ephemeralKey: TlsInfo['ephemeralKey'] = null;
   if (role === 'client') {
     const k = sock.getEphemeralKeyInfo();
@@ -192,7 +197,14 @@ export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
     version: version as TlsVersion,
     cipher: { name: cipher.name, standardName: cipher.standardName },
     peerCertificateChain,
-    serverPublicKey: subjectPublicKey(serverDer),
+    serverPublicKey: serverDer ? subjectPublicKey(serverDer) : ownCopy(ownKey!),
     ephemeralKey,
   };
+}
+
+/** A connection's own copy of a shared key, in a buffer of its own (not a slice of Node's pool, which it would pin). */
+function ownCopy(key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(key.length);
+  out.set(key);
+  return out;
 }
