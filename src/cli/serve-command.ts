@@ -18,6 +18,7 @@ interface ServeCliOptions {
   key?: string;
   jsonLog?: string;
   maxConnections: string;
+  maxTlsHandshakes: string;
   licensing: string;
   users?: string;
   credsspVersion?: string;
@@ -133,6 +134,7 @@ export function registerServe(program: Command): void {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--json-log <file>', 'append one JSON object per connection to this file')
     .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
+    .option('--max-tls-handshakes <n>', 'TLS handshakes in progress at once; other connections wait their turn within the read deadline', '16')
     .option('--licensing <mode>', 'valid-client (STATUS_VALID_CLIENT at once) or platform-challenge (the full MS-RDPELE exchange, as Windows in its grace period)', 'valid-client')
     .option('--users <file>', 'NLA accounts: user:domain:NTHASH[:STATE] lines, or the lines of winpr-hash -f sam')
     .option('--credssp-version <n>', 'the highest CredSSP version spoken: 6 (patched, default), or 2-4 as a host before the March 2018 update')
@@ -158,6 +160,8 @@ export function registerServe(program: Command): void {
       const ports = parsePorts(o.port);
       const maxConnections = Number(o.maxConnections);
       if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new UsageError('--max-connections takes a positive integer');
+      const maxTlsHandshakes = Number(o.maxTlsHandshakes);
+      if (!Number.isInteger(maxTlsHandshakes) || maxTlsHandshakes < 1) throw new UsageError('--max-tls-handshakes takes a positive integer');
       if (o.licensing !== 'valid-client' && o.licensing !== 'platform-challenge') throw new UsageError('--licensing takes valid-client or platform-challenge');
       const credssp = credsspOptions(o);
       let users;
@@ -178,6 +182,7 @@ export function registerServe(program: Command): void {
         policy,
         tls,
         maxConnections,
+        maxTlsHandshakes,
         licensing: o.licensing,
         credssp,
         ...(users ? { users } : {}),

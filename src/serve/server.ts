@@ -17,6 +17,8 @@ export interface ServeOptions {
   policy: ServerPolicy;
   tls: { certPem: string; keyPem: string };
   maxConnections?: number;
+  /** TLS handshakes in progress at once (SERVE_DEFAULTS.maxTlsHandshakes) */
+  maxTlsHandshakes?: number;
   handshakeTimeoutMs?: number;
   readTimeoutMs?: number;
   onConnection: (record: ConnectionRecord) => void;
@@ -42,9 +44,10 @@ export interface ConnectionRecord extends ConnectionSummary {
 /**
  * Pre-authentication limits (issue 4): few connections, short deadlines, small PDUs. Every PDU
  * of the connection sequence fits in 16 KiB (the largest, a Confirm Active, is a few KiB), so a
- * larger declared length is refused before anything is read or allocated.
+ * larger declared length is refused before anything is read or allocated. At most 16 TLS
+ * handshakes at once: each holds ~40 KiB of OpenSSL state until it ends (transport/handshake-slots.ts).
  */
-export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 16 * 1024 };
+export const SERVE_DEFAULTS = { maxConnections: 64, maxTlsHandshakes: 16, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 16 * 1024 };
 
 export async function serve(o: ServeOptions): Promise<Listening[]> {
   const identity = new ServerIdentity();
@@ -75,6 +78,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
         handshakeTimeoutMs: o.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
         readTimeoutMs: o.readTimeoutMs ?? SERVE_DEFAULTS.readTimeoutMs,
         maxPduSize: SERVE_DEFAULTS.maxPduSize,
+        maxTlsHandshakes: o.maxTlsHandshakes ?? SERVE_DEFAULTS.maxTlsHandshakes,
         tls: { key: o.tls.keyPem, cert: o.tls.certPem, ...tlsRange, ...(ciphers ? { ciphers } : {}) },
       },
       () => new ServerAcceptor(policy, identity, (n) => randomBytes(n)),

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Sequence } from '../connector/sequence.js';
 import { runSequence, type DriverOptions, type RunResult } from './driver.js';
+import { TlsHandshakeSlots } from './handshake-slots.js';
 import { RdpSocket } from './socket.js';
 
 /**
@@ -18,6 +19,11 @@ export interface ListenOptions {
   handshakeTimeoutMs: number;
   readTimeoutMs: number;
   maxPduSize: number;
+  /**
+   * TLS handshakes in progress at once (TlsHandshakeSlots); the other connections wait their
+   * turn within the read deadline. None: no bound.
+   */
+  maxTlsHandshakes?: number;
   /** server certificate and key (PEM) for TLS upgrades */
   tls: { key: string | Buffer; cert: string | Buffer; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string };
 }
@@ -61,7 +67,12 @@ export function listenSequences<E, S extends Sequence<E>>(
   let active = 0;
   // one options object for every connection, so the TLS context is built once (socket.ts); the
   // driver's options too: nothing per connection but the socket, the sequence and one timer
-  const tlsOptions = { role: 'server' as const, timeoutMs: opts.readTimeoutMs, ...opts.tls };
+  const tlsOptions = {
+    role: 'server' as const,
+    timeoutMs: opts.readTimeoutMs,
+    ...opts.tls,
+    ...(opts.maxTlsHandshakes !== undefined ? { handshakeSlots: new TlsHandshakeSlots(opts.maxTlsHandshakes) } : {}),
+  };
   const driverOptions: DriverOptions<E> = {
     readTimeoutMs: opts.readTimeoutMs,
     maxPduSize: opts.maxPduSize,

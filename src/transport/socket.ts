@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { DecodeError } from '../pdu/errors.js';
 import type { PduHint } from '../pdu/tpkt.js';
 import { TransportError, describe, fromSocketError, quietTransportError } from './errors.js';
+import type { TlsHandshakeSlots } from './handshake-slots.js';
 import {
   clientConnectOptions,
   reasonOf,
@@ -279,19 +280,34 @@ export class RdpSocket {
     return this.handshake(sock, 'secureConnect', 'client', opts.timeoutMs, phase);
   }
 
-  /** The TLS handshake as a server, for the acceptor. */
+  /**
+   * The TLS handshake as a server, for the acceptor. With `handshakeSlots`, first a turn among
+   * the listener's connections ('timeout' if none comes within timeoutMs, 'closed' if the peer
+   * goes meanwhile); the handshake then has what is left of timeoutMs.
+   */
   async upgradeToTlsServer(opts: TlsServerOptions): Promise<TlsInfo> {
     const phase = opts.phase ?? 'tls';
     this.beforeUpgrade(phase);
-    let sock: tls.TLSSocket;
-    let secureContext: tls.SecureContext;
-    try {
-      secureContext = serverSecureContext(opts);
-      sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
-    } catch (err) {
-      throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+    const slots = opts.handshakeSlots;
+    let timeoutMs = opts.timeoutMs;
+    if (slots && !slots.tryTake()) {
+      const deadline = Date.now() + opts.timeoutMs;
+      await this.waitForSlot(slots, deadline, opts.timeoutMs, phase);
+      timeoutMs = Math.max(1, deadline - Date.now());
     }
-    return this.handshake(sock, 'secure', 'server', opts.timeoutMs, phase, secureContext);
+    try {
+      let sock: tls.TLSSocket;
+      let secureContext: tls.SecureContext;
+      try {
+        secureContext = serverSecureContext(opts);
+        sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
+      } catch (err) {
+        throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+      }
+      return await this.handshake(sock, 'secure', 'server', timeoutMs, phase, secureContext);
+    } finally {
+      slots?.release();
+    }
   }
 
   /**
@@ -435,6 +451,25 @@ export class RdpSocket {
       this.waiter = resolve;
       this.waitTimer = setTimeout(this.onWaitTimeout, Math.max(0, deadline - Date.now()));
     });
+  }
+
+  /** Queue for a handshake slot until it is this connection's turn; throws at the deadline or when the connection dies. */
+  private async waitForSlot(slots: TlsHandshakeSlots, deadline: number, timeoutMs: number, phase: string): Promise<void> {
+    const wake = (): void => this.settleWait(false);
+    slots.enqueue(wake);
+    this.busy = true;
+    try {
+      for (;;) {
+        if (slots.takeIfFirst(wake)) return;
+        this.throwIfDead(phase, 'while waiting for a tls handshake slot');
+        if (await this.waitForActivity(deadline)) {
+          throw new TransportError('timeout', phase, `no tls handshake slot within ${timeoutMs} ms (${slots.size} handshakes in progress, ${slots.queued} waiting)`);
+        }
+      }
+    } finally {
+      this.busy = false;
+      slots.leave(wake); // nothing if the slot was taken
+    }
   }
 
   private beforeUpgrade(phase: string): void {

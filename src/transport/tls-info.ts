@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { DetailedPeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import { certificateParts, spkiSubjectPublicKey } from '../crypto/x509-der.js';
 import { TransportError, describe, isOpenSslError } from './errors.js';
+import type { TlsHandshakeSlots } from './handshake-slots.js';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
@@ -75,6 +76,11 @@ export interface TlsServerOptions {
   /** default: Node's, or 'DEFAULT:@SECLEVEL=0' when minVersion is below TLS 1.2 */
   ciphers?: string;
   phase?: string;
+  /**
+   * Shared by a listener's connections: wait for one of these before starting the handshake.
+   * `timeoutMs` then covers the wait and the handshake together.
+   */
+  handshakeSlots?: TlsHandshakeSlots;
 }
 
 const VERSION_ORDER: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
