@@ -27,10 +27,11 @@ import v8 from 'node:v8';
  *   the next full collection on.
  *
  * The cost is more collections, so more CPU per handshake: in bench/serve (RDP layer, 200
- * clients, 10 s) ~270 scavenges instead of ~60, about as many full collections (~7), and 0.49-0.56
- * ms of server CPU per handshake instead of 0.40-0.44; for TLS the difference is within the
- * noise (2.5-3.7 ms against 2.8-3.3). Memory per connection under that load: 29-42 KiB (RDP) and
- * 29-59 KiB (TLS) instead of 168-232 and 192 (bench/README.md).
+ * clients, 10 s) ~270 scavenges instead of ~60 and about as many full collections (~7). Server
+ * CPU per handshake, on a shared 2-CPU VM where it is noisy: RDP 0.38-0.56 ms against 0.38-0.47
+ * with 'node', TLS 3.0-3.4 ms against 2.5-3.3; up to a fifth more, often within the noise.
+ * Memory per connection under that load ((peak - idle) / 200): RDP 29-42 KiB against 147-232,
+ * TLS 39-47 KiB against 146-192 (with 16 TLS handshake slots; bench/README.md).
  */
 export type HeapMode = 'small' | 'node';
 
