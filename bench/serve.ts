@@ -31,7 +31,8 @@
  * BENCH_PACE_MS (0.25, i.e. at most 4000 openings/s; 0 = no pacing), BENCH_TIMEOUT_MS (5000,
  * each connect, read and TLS handshake), BENCH_LAYERS (rdp,tls), BENCH_WARMUP_SECONDS (1),
  * BENCH_HOLD (1; 0 skips the hold), BENCH_SERVE_NODE_ARGS (extra node flags for our server,
- * e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" or "--max-semi-space-size=1").
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"), BENCH_SERVE_ARGS (extra `serve` options, e.g.
+ * "--heap node" for V8's default heap settings instead of serve's own).
  *
  * Prints figures and exits 0 (it is a measurement, not a test); 1 when a peer or the built CLI
  * is missing or a server does not start; 2 on a bad BENCH_* value. Loopback only; every run
@@ -88,6 +89,7 @@ interface Settings {
   warmupSeconds: number;
   hold: boolean;
   serveNodeArgs: string[];
+  serveArgs: string[];
 }
 
 function settings(): Settings {
@@ -109,6 +111,7 @@ function settings(): Settings {
     warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 1, 0, 60, false),
     hold: hold !== '0',
     serveNodeArgs: (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    serveArgs: (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter(Boolean),
   };
 }
 
@@ -452,6 +455,7 @@ async function startOurs(ini: string, workDir: string, s: Settings): Promise<Ser
     ini,
     '--max-connections',
     String(Math.max(1000, s.concurrency * 2)),
+    ...s.serveArgs,
   ];
   let child: ChildProcess;
   try {
@@ -709,7 +713,7 @@ async function main(): Promise<number> {
       const ours = await startOurs(ini, workDir, s);
       stoppers.push(() => ours.stop());
       const xrdp = xrdpServer(peer);
-      console.log(`\n${layer}: xrdp pid ${peer.pid} on :${xrdp.port}; rdpsec serve on :${ours.port} with a copy of its xrdp.ini${s.serveNodeArgs.length ? ` (node ${s.serveNodeArgs.join(' ')})` : ''}`);
+      console.log(`\n${layer}: xrdp pid ${peer.pid} on :${xrdp.port}; rdpsec serve on :${ours.port} with a copy of its xrdp.ini${s.serveNodeArgs.length ? ` (node ${s.serveNodeArgs.join(' ')})` : ''}${s.serveArgs.length ? ` (serve ${s.serveArgs.join(' ')})` : ''}`);
       // alternate which server goes first from layer to layer
       const order = i % 2 === 0 ? [ours, xrdp] : [xrdp, ours];
       const results = new Map<Server, Measurement>();

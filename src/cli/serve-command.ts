@@ -18,6 +18,7 @@ interface ServeCliOptions {
   key?: string;
   jsonLog?: string;
   maxConnections: string;
+  maxTlsHandshakes: string;
   licensing: string;
   users?: string;
   credsspVersion?: string;
@@ -26,6 +27,7 @@ interface ServeCliOptions {
   remoteCredentialGuard?: boolean;
   ntlmComputer?: string;
   ntlmDomain?: string;
+  heap: string;
 }
 
 /** --credssp-version, --allow-encryption-oracle, --restricted-admin, --ntlm-computer, --ntlm-domain. */
@@ -134,6 +136,7 @@ export function registerServe(program: Command): void {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--json-log <file>', 'append one JSON object per connection to this file')
     .option('--max-connections <n>', 'connections served at once (pre-authentication limit)', '64')
+    .option('--max-tls-handshakes <n>', 'TLS handshakes in progress at once; other connections wait their turn within the read deadline', '16')
     .option('--licensing <mode>', 'valid-client (STATUS_VALID_CLIENT at once) or platform-challenge (the full MS-RDPELE exchange, as Windows in its grace period)', 'valid-client')
     .option('--users <file>', 'NLA accounts: user:domain:NTHASH[:STATE] lines, or the lines of winpr-hash -f sam')
     .option('--credssp-version <n>', 'the highest CredSSP version spoken: 6 (patched, default), or 2-4 as a host before the March 2018 update')
@@ -142,7 +145,12 @@ export function registerServe(program: Command): void {
     .option('--remote-credential-guard', 'accept redirected authentication (Remote Credential Guard: TSRemoteGuardCreds)')
     .option('--ntlm-computer <name>', 'the NetBIOS computer name in the NTLM CHALLENGE (default RDPSEC)')
     .option('--ntlm-domain <name>', 'the DNS domain in the NTLM CHALLENGE (default: a workgroup host)')
+    .option('--heap <mode>', "small: V8's young generation kept at its start-up size, the old one grows 30% between full collections (less memory per connection, a little more CPU); node: V8's defaults (or NODE_OPTIONS)", 'small')
     .action(async (o: ServeCliOptions) => {
+      if (o.heap !== 'small' && o.heap !== 'node') throw new UsageError('--heap takes small or node');
+      // first, before the policy and certificate are loaded: the young generation stays the size it has now
+      const { useHeapMode } = await import('../serve/heap.js');
+      useHeapMode(o.heap);
       const { PolicyError } = await import('../policy/errors.js');
       const { formatRecord, serve } = await import('../serve/server.js');
       let policy: ServerPolicy;
@@ -155,6 +163,8 @@ export function registerServe(program: Command): void {
       const ports = parsePorts(o.port);
       const maxConnections = Number(o.maxConnections);
       if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new UsageError('--max-connections takes a positive integer');
+      const maxTlsHandshakes = Number(o.maxTlsHandshakes);
+      if (!Number.isInteger(maxTlsHandshakes) || maxTlsHandshakes < 1) throw new UsageError('--max-tls-handshakes takes a positive integer');
       if (o.licensing !== 'valid-client' && o.licensing !== 'platform-challenge') throw new UsageError('--licensing takes valid-client or platform-challenge');
       const credssp = credsspOptions(o);
       let users;
@@ -175,6 +185,7 @@ export function registerServe(program: Command): void {
         policy,
         tls,
         maxConnections,
+        maxTlsHandshakes,
         licensing: o.licensing,
         credssp,
         ...(users ? { users } : {}),

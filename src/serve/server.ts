@@ -3,7 +3,7 @@ import { acceptorPolicy, type AcceptorPolicyOptions } from '../acceptor/from-ser
 import { ACCOUNT_STATES, type UserDirectory } from '../policy/users-file.js';
 import { ServerAcceptor, type ConnectionSummary } from '../acceptor/acceptor.js';
 import { ServerIdentity } from '../acceptor/server-identity.js';
-import { fingerprintClient } from '../policy/client-fingerprint.js';
+import { fingerprintClient, type ClientTraits } from '../policy/client-fingerprint.js';
 import type { ServerPolicy } from '../policy/server-policy.js';
 import { listenSequences, type Listening } from '../transport/listener.js';
 
@@ -17,6 +17,8 @@ export interface ServeOptions {
   policy: ServerPolicy;
   tls: { certPem: string; keyPem: string };
   maxConnections?: number;
+  /** TLS handshakes in progress at once (SERVE_DEFAULTS.maxTlsHandshakes) */
+  maxTlsHandshakes?: number;
   handshakeTimeoutMs?: number;
   readTimeoutMs?: number;
   onConnection: (record: ConnectionRecord) => void;
@@ -42,9 +44,10 @@ export interface ConnectionRecord extends ConnectionSummary {
 /**
  * Pre-authentication limits (issue 4): few connections, short deadlines, small PDUs. Every PDU
  * of the connection sequence fits in 16 KiB (the largest, a Confirm Active, is a few KiB), so a
- * larger declared length is refused before anything is read or allocated.
+ * larger declared length is refused before anything is read or allocated. At most 16 TLS
+ * handshakes at once: each holds ~40 KiB of OpenSSL state until it ends (transport/handshake-slots.ts).
  */
-export const SERVE_DEFAULTS = { maxConnections: 64, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 16 * 1024 };
+export const SERVE_DEFAULTS = { maxConnections: 64, maxTlsHandshakes: 16, handshakeTimeoutMs: 30_000, readTimeoutMs: 10_000, maxPduSize: 16 * 1024 };
 
 export async function serve(o: ServeOptions): Promise<Listening[]> {
   const identity = new ServerIdentity();
@@ -75,6 +78,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
         handshakeTimeoutMs: o.handshakeTimeoutMs ?? SERVE_DEFAULTS.handshakeTimeoutMs,
         readTimeoutMs: o.readTimeoutMs ?? SERVE_DEFAULTS.readTimeoutMs,
         maxPduSize: SERVE_DEFAULTS.maxPduSize,
+        maxTlsHandshakes: o.maxTlsHandshakes ?? SERVE_DEFAULTS.maxTlsHandshakes,
         tls: { key: o.tls.keyPem, cert: o.tls.certPem, ...tlsRange, ...(ciphers ? { ciphers } : {}) },
       },
       () => new ServerAcceptor(policy, identity, (n) => randomBytes(n)),
@@ -88,15 +92,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
             s.reason = `authenticated by CredSSP, then the client closed before the MCS Connect Initial (an authentication-only client): ${s.reason}`;
           }
         }
-        const fp = fingerprintClient({
-          ...(s.cookie !== undefined ? { cookie: s.cookie } : {}),
-          requestedProtocols: s.requestedProtocols,
-          ...(s.client ? { clientName: s.client.name, clientBuild: s.client.build, version: s.client.version, encryptionMethods: s.client.encryptionMethods } : {}),
-          ...(s.client?.earlyCapabilityFlags !== undefined ? { earlyCapabilityFlags: s.client.earlyCapabilityFlags } : {}),
-          ...(s.nla?.clientVersion !== undefined ? { credsspVersion: s.nla.clientVersion } : {}),
-          ...(s.nla?.negotiateFlags !== undefined ? { ntlmNegotiateFlags: s.nla.negotiateFlags } : {}),
-          ...(s.nla?.ntlmVersion !== undefined ? { ntlmVersion: s.nla.ntlmVersion } : {}),
-        });
+        const fp = fingerprintClient(traitsOf(s));
         o.onConnection({
           time: new Date().toISOString(),
           remote: end.remote,
@@ -112,6 +108,25 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
     listeners.push(l);
   }
   return listeners;
+}
+
+/** What the fingerprint looks at, set field by field (one object per connection, not one per field). */
+function traitsOf(s: ConnectionSummary): ClientTraits {
+  const t: ClientTraits = { requestedProtocols: s.requestedProtocols };
+  if (s.cookie !== undefined) t.cookie = s.cookie;
+  const c = s.client;
+  if (c) {
+    t.clientName = c.name;
+    t.clientBuild = c.build;
+    t.version = c.version;
+    t.encryptionMethods = c.encryptionMethods;
+    if (c.earlyCapabilityFlags !== undefined) t.earlyCapabilityFlags = c.earlyCapabilityFlags;
+  }
+  const n = s.nla;
+  if (n?.clientVersion !== undefined) t.credsspVersion = n.clientVersion;
+  if (n?.negotiateFlags !== undefined) t.ntlmNegotiateFlags = n.negotiateFlags;
+  if (n?.ntlmVersion !== undefined) t.ntlmVersion = n.ntlmVersion;
+  return t;
 }
 
 /** Client-chosen text in a log line: no control characters (no forged lines, no terminal escapes). */

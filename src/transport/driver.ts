@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pause, Sequence, StepResult } from '../connector/sequence.js';
 import { TransportError } from './errors.js';
-import type { RdpSocket, TlsClientOptions, TlsServerOptions } from './socket.js';
+import type { RdpSocket, ReadOptions, TlsClientOptions, TlsServerOptions, WriteOptions } from './socket.js';
 import type { TlsInfo } from './tls-info.js';
 
 /**
@@ -29,6 +29,12 @@ export interface DriverOptions<E> {
    * default the hint's name for reads, 'tls' for the upgrade and 'write' for writes.
    */
   phase?: () => string;
+  /**
+   * Keep the events and the transcript in the RunResult (default true). A server that only
+   * looks at how each connection ended passes false: both stay empty, and a connection no
+   * longer holds every event (and its summary string) until it ends. onEvent still sees them.
+   */
+  record?: boolean;
 }
 
 /** One line of a sequence diagram: a PDU each way, or the TLS handshake. */
@@ -53,16 +59,22 @@ export interface RunResult<E> {
   error: TransportError | null;
 }
 
+const NO_OPTIONS: WriteOptions = Object.freeze({});
+
 function canResume<E>(seq: Sequence<E>): seq is Sequence<E> & SecurityUpgradeTarget<E> {
   return typeof (seq as Partial<SecurityUpgradeTarget<E>>).markSecurityUpgradeDone === 'function';
 }
 
 /** Drive a sans-IO sequence over a socket until it is done: read by hint, step, write. */
 export async function runSequence<E>(seq: Sequence<E>, sock: RdpSocket, opts: DriverOptions<E>): Promise<RunResult<E>> {
-  const start = performance.now();
+  const record = opts.record ?? true;
+  const start = record ? performance.now() : 0;
   const at = (): number => Math.round((performance.now() - start) * 1000) / 1000;
-  const phaseOpt = (): { phase?: string } => (opts.phase ? { phase: opts.phase() } : {});
   const out: RunResult<E> = { events: [], transcript: [], tls: null, error: null };
+  // without a phase function the same read and write options serve every PDU
+  const fixedRead: ReadOptions = { timeoutMs: opts.readTimeoutMs, ...(opts.maxPduSize !== undefined ? { maxSize: opts.maxPduSize } : {}) };
+  const readOpts = (): ReadOptions => (opts.phase ? { ...fixedRead, phase: opts.phase() } : fixedRead);
+  const writeOpts = (): WriteOptions => (opts.phase ? { phase: opts.phase() } : NO_OPTIONS);
   try {
     while (!seq.done) {
       let result: StepResult<E>;
@@ -72,33 +84,28 @@ export async function runSequence<E>(seq: Sequence<E>, sock: RdpSocket, opts: Dr
         opts.onPause?.(pause);
         // the options object itself when there is no phase to add: servers cache their TLS context by it
         const base = opts.tls(pause.role);
-        const o = opts.phase ? { ...base, ...phaseOpt() } : base;
+        const o = opts.phase ? { ...base, phase: opts.phase() } : base;
         if (o.role !== pause.role) throw new TypeError(`tls options for role ${o.role}, the sequence pauses as ${pause.role}`);
         const info = o.role === 'client' ? await sock.upgradeToTls(o) : await sock.upgradeToTlsServer(o);
         out.tls = info;
-        out.transcript.push({ dir: 'tls', length: 0, at: at(), detail: `${info.version} ${info.cipher.standardName}` });
+        if (record) out.transcript.push({ dir: 'tls', length: 0, at: at(), detail: `${info.version} ${info.cipher.standardName}` });
         result = seq.markSecurityUpgradeDone(info);
       } else {
         const hint = seq.nextPduHint();
-        const readOpts = {
-          timeoutMs: opts.readTimeoutMs,
-          ...(opts.maxPduSize !== undefined ? { maxSize: opts.maxPduSize } : {}),
-          ...phaseOpt(),
-        };
-        const input = hint ? await sock.readPdu(hint, readOpts) : null;
-        if (input) out.transcript.push({ dir: 'received', length: input.length, at: at() });
+        const input = hint ? await sock.readPdu(hint, readOpts()) : null;
+        if (input && record) out.transcript.push({ dir: 'received', length: input.length, at: at() });
         result = seq.step(input);
         if (!hint && result.output.length === 0 && result.events.length === 0 && !seq.done && !seq.pause) {
           throw new Error('the sequence made no progress without input');
         }
       }
       for (const e of result.events) {
-        out.events.push(e);
+        if (record) out.events.push(e);
         opts.onEvent?.(e);
       }
       for (const bytes of result.output) {
-        await sock.write(bytes, phaseOpt());
-        out.transcript.push({ dir: 'sent', length: bytes.length, at: at() });
+        await sock.write(bytes, writeOpts());
+        if (record) out.transcript.push({ dir: 'sent', length: bytes.length, at: at() });
       }
     }
   } catch (err) {

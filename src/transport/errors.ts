@@ -63,6 +63,27 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * A TransportError without a captured stack trace (`stack` is the first line only), for the
+ * ordinary ends a server sees on every connection (the peer closed between two PDUs). Capturing
+ * the stack walks the async chain and keeps its frames with the error: measured at ~20 us per
+ * error against ~3 us without, and it tells nothing the kind and phase do not.
+ */
+export function quietTransportError(
+  kind: TransportErrorKind,
+  phase: string,
+  detail: string,
+  options?: TransportErrorOptions,
+): TransportError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new TransportError(kind, phase, detail, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 const KIND_BY_CODE: Record<string, TransportErrorKind> = {
   ECONNREFUSED: 'refused',
   ECONNRESET: 'reset',

@@ -2,7 +2,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { DecodeError } from '../pdu/errors.js';
 import type { PduHint } from '../pdu/tpkt.js';
-import { TransportError, describe, fromSocketError } from './errors.js';
+import { TransportError, describe, fromSocketError, quietTransportError } from './errors.js';
+import type { TlsHandshakeSlots } from './handshake-slots.js';
 import {
   clientConnectOptions,
   reasonOf,
@@ -55,6 +56,13 @@ const EMPTY = Buffer.alloc(0);
  * TLS handshake in bench/serve (about 2 ms of 7).
  */
 const secureContexts = new WeakMap<TlsServerOptions, tls.SecureContext>();
+/**
+ * Our own certificate's subjectPublicKey by secure context, read at its first handshake: the
+ * server-side TlsInfo needs it (CredSSP binds to it), and reading it from getCertificate() for
+ * every connection built the whole certificate object with its fingerprints (~4 KiB allocated
+ * per TLS handshake, sampled in bench/serve).
+ */
+const ownKeys = new WeakMap<tls.SecureContext, Buffer>();
 function serverSecureContext(opts: TlsServerOptions): tls.SecureContext {
   let ctx = secureContexts.get(opts);
   if (!ctx) {
@@ -82,7 +90,9 @@ export class RdpSocket {
   private ended = false;
   private closed = false;
   private busy = false;
-  private wake: (() => void) | null = null;
+  /** the pending read's resolver (true: its deadline passed) and deadline timer */
+  private waiter: ((timedOut: boolean) => void) | null = null;
+  private waitTimer: NodeJS.Timeout | null = null;
   private tlsInfo: TlsInfo | null = null;
 
   private readonly onReadable = (): void => this.notify();
@@ -97,6 +107,10 @@ export class RdpSocket {
   private readonly onClose = (): void => {
     this.closed = true;
     this.notify();
+  };
+  private readonly onWaitTimeout = (): void => {
+    this.waitTimer = null;
+    this.settleWait(true);
   };
 
   private constructor(sock: net.Socket) {
@@ -186,11 +200,13 @@ export class RdpSocket {
           });
         }
         this.throwIfDead(phase, size === null ? `while framing ${hint.name}` : `${size} bytes of ${hint.name} expected`);
-        await this.waitForActivity(deadline, phase, () =>
-          size === null
-            ? `no complete ${hint.name} header within ${opts.timeoutMs} ms (${this.buf.length} bytes buffered)`
-            : `${hint.name} incomplete after ${opts.timeoutMs} ms (${this.buf.length} of ${size} bytes)`,
-        );
+        if (await this.waitForActivity(deadline)) {
+          const detail =
+            size === null
+              ? `no complete ${hint.name} header within ${opts.timeoutMs} ms (${this.buf.length} bytes buffered)`
+              : `${hint.name} incomplete after ${opts.timeoutMs} ms (${this.buf.length} of ${size} bytes)`;
+          throw new TransportError('timeout', phase, detail, { bytesBuffered: this.buf.length });
+        }
       }
     } finally {
       this.busy = false;
@@ -212,31 +228,41 @@ export class RdpSocket {
         if (this.buf.length > 0) return this.take(Math.min(maxBytes, this.buf.length));
         if (this.ended) return EMPTY;
         this.throwIfDead(phase, 'while waiting for bytes');
-        await this.waitForActivity(deadline, phase, () => `no bytes within ${opts.timeoutMs} ms`);
+        if (await this.waitForActivity(deadline)) {
+          throw new TransportError('timeout', phase, `no bytes within ${opts.timeoutMs} ms`, { bytesBuffered: this.buf.length });
+        }
       }
     } finally {
       this.busy = false;
     }
   }
 
-  /** Send bytes; resolves once the kernel has taken them (backpressure), within a timeout. */
+  /**
+   * Send bytes; resolves once the stream has handed them on (backpressure), within a timeout.
+   * The timer is armed only when the bytes are still queued after the call: on a TCP socket an
+   * empty queue means the kernel took them already and the callback is a tick away (most writes
+   * of a handshake), so no timer is made for them.
+   */
   write(bytes: Uint8Array, opts: WriteOptions = {}): Promise<void> {
     const phase = opts.phase ?? 'write';
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     if (this.failure) return Promise.reject(fromSocketError(this.failure, phase));
-    if (this.closed || this.sock.destroyed || !this.sock.writable) {
+    const sock = this.sock;
+    if (this.closed || sock.destroyed || !sock.writable) {
       return Promise.reject(new TransportError('closed', phase, 'cannot write: the connection is closed'));
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TransportError('timeout', phase, `the peer did not take ${bytes.length} bytes within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.sock.write(bytes, (err) => {
-        clearTimeout(timer);
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      sock.write(bytes, (err) => {
+        settled = true;
+        if (timer) clearTimeout(timer);
         if (err) reject(fromSocketError(err, phase));
         else resolve();
       });
+      if (!settled && sock.writableLength > 0) {
+        const timeoutMs = opts.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+        timer = setTimeout(() => reject(new TransportError('timeout', phase, `the peer did not take ${bytes.length} bytes within ${timeoutMs} ms`)), timeoutMs);
+      }
     });
   }
 
@@ -254,18 +280,34 @@ export class RdpSocket {
     return this.handshake(sock, 'secureConnect', 'client', opts.timeoutMs, phase);
   }
 
-  /** The TLS handshake as a server, for the acceptor. */
+  /**
+   * The TLS handshake as a server, for the acceptor. With `handshakeSlots`, first a turn among
+   * the listener's connections ('timeout' if none comes within timeoutMs, 'closed' if the peer
+   * goes meanwhile); the handshake then has what is left of timeoutMs.
+   */
   async upgradeToTlsServer(opts: TlsServerOptions): Promise<TlsInfo> {
     const phase = opts.phase ?? 'tls';
     this.beforeUpgrade(phase);
-    let sock: tls.TLSSocket;
-    try {
-      const secureContext = serverSecureContext(opts);
-      sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
-    } catch (err) {
-      throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+    const slots = opts.handshakeSlots;
+    let timeoutMs = opts.timeoutMs;
+    if (slots && !slots.tryTake()) {
+      const deadline = Date.now() + opts.timeoutMs;
+      await this.waitForSlot(slots, deadline, opts.timeoutMs, phase);
+      timeoutMs = Math.max(1, deadline - Date.now());
     }
-    return this.handshake(sock, 'secure', 'server', opts.timeoutMs, phase);
+    try {
+      let sock: tls.TLSSocket;
+      let secureContext: tls.SecureContext;
+      try {
+        secureContext = serverSecureContext(opts);
+        sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
+      } catch (err) {
+        throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
+      }
+      return await this.handshake(sock, 'secure', 'server', timeoutMs, phase, secureContext);
+    } finally {
+      slots?.release();
+    }
   }
 
   /**
@@ -322,7 +364,18 @@ export class RdpSocket {
   }
 
   private notify(): void {
-    this.wake?.();
+    this.settleWait(false);
+  }
+
+  private settleWait(timedOut: boolean): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = null;
+    if (this.waitTimer) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = null;
+    }
+    waiter(timedOut);
   }
 
   /** Move bytes from the stream into our buffer, stopping once it holds more than `limit`. */
@@ -356,40 +409,67 @@ export class RdpSocket {
     return size;
   }
 
+  /**
+   * The first n buffered bytes, without a copy: a PDU that is a whole stream chunk (the usual
+   * case) is that chunk; otherwise a view of it. Stream chunks are buffers of their own (never
+   * slices of Node's 8 KiB pool), so a PDU kept for long holds at most its own chunk. A copy
+   * into the pool, as before, allocated on every read and let a PDU kept for the connection's
+   * life pin a whole pool slab.
+   */
   private take(n: number): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, n));
-    this.buf = n === this.buf.length ? EMPTY : this.buf.subarray(n);
-    return out;
+    const buf = this.buf;
+    if (n === buf.length) {
+      this.buf = EMPTY;
+      return buf;
+    }
+    this.buf = buf.subarray(n);
+    return buf.subarray(0, n);
   }
 
-  /** Throw the stored error, or 'closed' after EOF or a local close. */
+  /**
+   * Throw the stored error, or 'closed' after EOF or a local close. 'closed' is how most
+   * connections of a server end (the client hangs up between PDUs): it carries no stack trace,
+   * which would only show this file and cost more than the rest of the error (quietTransportError).
+   */
   private throwIfDead(phase: string, what: string): void {
     if (this.failure) throw fromSocketError(this.failure, phase);
     if (this.ended || this.sock.readableEnded) {
-      throw new TransportError('closed', phase, `the peer closed the connection ${what} (${this.buf.length} bytes buffered)`, {
+      throw quietTransportError('closed', phase, `the peer closed the connection ${what} (${this.buf.length} bytes buffered)`, {
         bytesBuffered: this.buf.length,
       });
     }
     if (this.closed || this.sock.destroyed) {
-      throw new TransportError('closed', phase, `the connection is closed ${what} (${this.buf.length} bytes buffered)`, {
+      throw quietTransportError('closed', phase, `the connection is closed ${what} (${this.buf.length} bytes buffered)`, {
         bytesBuffered: this.buf.length,
       });
     }
   }
 
-  /** Wait for any socket event, or throw 'timeout' at the deadline. */
-  private waitForActivity(deadline: number, phase: string, detail: () => string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        reject(new TransportError('timeout', phase, detail(), { bytesBuffered: this.buf.length }));
-      }, Math.max(0, deadline - Date.now()));
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
+  /** Wait for any socket event: resolves false then, or true once `deadline` has passed. */
+  private waitForActivity(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.waitTimer = setTimeout(this.onWaitTimeout, Math.max(0, deadline - Date.now()));
     });
+  }
+
+  /** Queue for a handshake slot until it is this connection's turn; throws at the deadline or when the connection dies. */
+  private async waitForSlot(slots: TlsHandshakeSlots, deadline: number, timeoutMs: number, phase: string): Promise<void> {
+    const wake = (): void => this.settleWait(false);
+    slots.enqueue(wake);
+    this.busy = true;
+    try {
+      for (;;) {
+        if (slots.takeIfFirst(wake)) return;
+        this.throwIfDead(phase, 'while waiting for a tls handshake slot');
+        if (await this.waitForActivity(deadline)) {
+          throw new TransportError('timeout', phase, `no tls handshake slot within ${timeoutMs} ms (${slots.size} handshakes in progress, ${slots.queued} waiting)`);
+        }
+      }
+    } finally {
+      this.busy = false;
+      slots.leave(wake); // nothing if the slot was taken
+    }
   }
 
   private beforeUpgrade(phase: string): void {
@@ -413,6 +493,7 @@ export class RdpSocket {
     role: 'client' | 'server',
     timeoutMs: number,
     phase: string,
+    secureContext?: tls.SecureContext,
   ): Promise<TlsInfo> {
     this.busy = true;
     this.detach(this.raw);
@@ -444,7 +525,9 @@ export class RdpSocket {
         sock.once('error', onError);
         sock.once('close', onClose);
       });
-      this.tlsInfo = tlsInfoOf(sock, role);
+      const ownKey = secureContext ? ownKeys.get(secureContext) : undefined;
+      this.tlsInfo = tlsInfoOf(sock, role, ownKey);
+      if (secureContext && !ownKey) ownKeys.set(secureContext, Buffer.from(this.tlsInfo.serverPublicKey)); // a copy: the connection may change its own
       return this.tlsInfo;
     } catch (err) {
       this.failure ??= err;

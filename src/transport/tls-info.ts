@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { DetailedPeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import { certificateParts, spkiSubjectPublicKey } from '../crypto/x509-der.js';
 import { TransportError, describe, isOpenSslError } from './errors.js';
+import type { TlsHandshakeSlots } from './handshake-slots.js';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
@@ -75,6 +76,11 @@ export interface TlsServerOptions {
   /** default: Node's, or 'DEFAULT:@SECLEVEL=0' when minVersion is below TLS 1.2 */
   ciphers?: string;
   phase?: string;
+  /**
+   * Shared by a listener's connections: wait for one of these before starting the handshake.
+   * `timeoutMs` then covers the wait and the handshake together.
+   */
+  handshakeSlots?: TlsHandshakeSlots;
 }
 
 const VERSION_ORDER: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -164,8 +170,13 @@ export function certificateChain(leaf: DetailedPeerCertificate | null | undefine
   return chain;
 }
 
-/** Collect TlsInfo from a socket whose handshake has completed. */
-export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
+/**
+ * Collect TlsInfo from a socket whose handshake has completed. `ownKey`, server role only: our
+ * own certificate's subjectPublicKey when the caller already has it (it is the same for every
+ * connection of a secure context); otherwise it is read from getCertificate(), which builds the
+ * whole certificate object with its fingerprints.
+ */
+export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server', ownKey?: Uint8Array): TlsInfo {
   const version = sock.getProtocol();
   if (version === null || !VERSIONS.includes(version)) {
     throw new Error(`unexpected tls protocol version ${String(version)}`);
@@ -175,11 +186,11 @@ export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
   let serverDer: Uint8Array | undefined;
   if (role === 'client') {
     serverDer = peerCertificateChain[0];
-  } else {
+  } else if (!ownKey) {
     const own = sock.getCertificate();
     serverDer = own && 'raw' in own ? own.raw : undefined;
   }
-  if (!serverDer) throw new Error('the tls handshake completed without a server certificate');
+  if (!serverDer && !ownKey) throw new Error('the tls handshake completed without a server certificate');
   let ephemeralKey: TlsInfo['ephemeralKey'] = null;
   if (role === 'client') {
     const k = sock.getEphemeralKeyInfo();
@@ -192,7 +203,14 @@ export function tlsInfoOf(sock: TLSSocket, role: 'client' | 'server'): TlsInfo {
     version: version as TlsVersion,
     cipher: { name: cipher.name, standardName: cipher.standardName },
     peerCertificateChain,
-    serverPublicKey: subjectPublicKey(serverDer),
+    serverPublicKey: serverDer ? subjectPublicKey(serverDer) : ownCopy(ownKey!),
     ephemeralKey,
   };
+}
+
+/** A connection's own copy of a shared key, in a buffer of its own (not a slice of Node's pool, which it would pin). */
+function ownCopy(key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(key.length);
+  out.set(key);
+  return out;
 }

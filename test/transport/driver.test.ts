@@ -132,6 +132,31 @@ describe('runSequence (k)', () => {
     }
   });
 
+  it('record: false keeps neither events nor transcript, and still hands every event to onEvent', async () => {
+    server = await toyServer();
+    const rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });
+    const seen: string[] = [];
+    try {
+      const seq = new ToySequence();
+      const result = await runSequence(seq, rdp, {
+        readTimeoutMs: 2000,
+        tls: () => ({ role: 'client', timeoutMs: 3000 }),
+        onEvent: (e) => seen.push(e),
+        record: false,
+      });
+      assert.equal(result.error, null);
+      assert.ok(seq.done);
+      assert.deepEqual(seen, ['request sent', 'confirm 11', 'tls TLSv1.3 key 270', 'inner 12']);
+      assert.deepEqual(result.events, []);
+      assert.deepEqual(result.transcript, []);
+      assert.equal(result.tls?.version, 'TLSv1.3');
+    } finally {
+      await rdp.close();
+      await server.close();
+      server = undefined;
+    }
+  });
+
   it('rejects a pausing sequence without markSecurityUpgradeDone', async () => {
     server = await startServer(() => {});
     const rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });

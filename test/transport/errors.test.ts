@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DecodeError } from '../../src/pdu/errors.js';
-import { TransportError, fromSocketError } from '../../src/transport/errors.js';
+import { TransportError, fromSocketError, quietTransportError } from '../../src/transport/errors.js';
 
 function sysError(code: string, message = `connect ${code} 10.0.0.1:3389`): Error {
   return Object.assign(new Error(message), { code });
@@ -59,5 +59,16 @@ describe('TransportError', () => {
       cause: { kind: 'UnexpectedType', pdu: 'TPKT', field: 'version', offset: 0, message: 'TPKT.version at offset 0: expected 3, got 83' },
     });
     assert.equal(JSON.parse(JSON.stringify(e)).kind, 'malformed');
+  });
+
+  it('quietTransportError: the same error without a stack trace, and the stack limit restored', () => {
+    const limit = Error.stackTraceLimit;
+    const e = quietTransportError('closed', 'mcs', 'the peer closed the connection while framing TPKT (0 bytes buffered)', { bytesBuffered: 0 });
+    assert.ok(e instanceof TransportError);
+    assert.equal(e.kind, 'closed');
+    assert.equal(e.bytesBuffered, 0);
+    assert.equal(e.stack, 'TransportError: mcs: the peer closed the connection while framing TPKT (0 bytes buffered)');
+    assert.equal(Error.stackTraceLimit, limit);
+    assert.match(new TransportError('closed', 'mcs', 'x').stack ?? '', /\n\s+at /);
   });
 });

@@ -223,6 +223,47 @@ describe('RdpSocket.write and close', () => {
     }
   });
 
+  it('a write the kernel takes at once makes no timer; one the peer does not read times out', async () => {
+    // the peer never reads: loopback buffers fill after a few MiB, then our bytes stay queued
+    const server = await startServer((s) => s.pause());
+    try {
+      const rdp = await RdpSocket.connect('127.0.0.1', server.port, { timeoutMs: 2000 });
+      const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const before = timers();
+      const small = rdp.write(tpkt(20), { timeoutMs: 5000 });
+      assert.equal(timers(), before, 'no timer for bytes the kernel took');
+      await small;
+      const big = Buffer.alloc(64 * 1024 * 1024);
+      const t0 = Date.now();
+      const pending = rdp.write(big, { timeoutMs: 200, phase: 'mcs' });
+      assert.equal(timers(), before + 1, 'a timer for bytes still queued');
+      const err = await rejectsWith(pending, 'timeout');
+      assert.equal(err.phase, 'mcs');
+      assert.match(err.message, /did not take 67108864 bytes within 200 ms/);
+      assert.ok(Date.now() - t0 < 2000);
+      rdp.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a PDU that is a whole chunk is returned as it came, one of several as a view: nothing is copied', async () => {
+    const a = tpkt(11, 0xaa);
+    const b = tpkt(30, 0xbb);
+    await withServer(
+      (s) => s.write(Buffer.concat([a, b])),
+      async (rdp) => {
+        const ra = await rdp.readPdu(TPKT_HINT, { timeoutMs: 2000 });
+        const rb = await rdp.readPdu(TPKT_HINT, { timeoutMs: 2000 });
+        assert.deepEqual(ra, a);
+        assert.deepEqual(rb, b);
+        // both views of the one chunk the stream gave us, side by side
+        assert.equal(ra.buffer, rb.buffer);
+        assert.equal(rb.byteOffset, ra.byteOffset + a.length);
+      },
+    );
+  });
+
   it('close() destroys after the grace period when the peer does not close', async () => {
     // half-open: the peer never ends its side
     const server = await startServer((s) => s.on('end', () => {}), { allowHalfOpen: true });

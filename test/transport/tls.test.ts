@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { TPKT_HINT } from '../../src/pdu/tpkt.js';
 import { TransportError } from '../../src/transport/errors.js';
-import { RdpSocket, type TlsClientOptions } from '../../src/transport/socket.js';
+import { RdpSocket, type TlsClientOptions, type TlsInfo } from '../../src/transport/socket.js';
 import { makeSelfSignedCert, readExactly, startServer, tpkt, withClient } from './helpers.js';
 
 let key: Buffer;
@@ -200,5 +200,35 @@ describe('RdpSocket.upgradeToTlsServer', () => {
       raw.destroy();
       await server.close();
     }
+  });
+
+  it('a second connection with the same options gets the same key from the cache, in a buffer of its own', async () => {
+    const opts = { timeoutMs: 3000, key, cert };
+    const infos: TlsInfo[] = [];
+    for (let i = 0; i < 2; i++) {
+      let serverSide!: (r: RdpSocket) => void;
+      const accepted = new Promise<RdpSocket>((r) => (serverSide = r));
+      const server = await startServer((s) => serverSide(RdpSocket.fromSocket(s)));
+      const raw = net.connect(server.port, '127.0.0.1');
+      raw.on('error', () => {});
+      const client = tls.connect({ socket: raw, rejectUnauthorized: false });
+      client.on('error', () => {});
+      try {
+        const rdp = await accepted;
+        const info = await rdp.upgradeToTlsServer(opts);
+        // a connection that changes its copy changes neither the cache nor anyone else's
+        if (i === 0) info.serverPublicKey[0] = info.serverPublicKey[0]! ^ 0xff;
+        infos.push(info);
+        rdp.destroy();
+      } finally {
+        client.destroy();
+        raw.destroy();
+        await server.close();
+      }
+    }
+    const [first, second] = infos as [TlsInfo, TlsInfo];
+    assert.deepEqual(second.serverPublicKey, rsaPublicKeyDer);
+    assert.notDeepEqual(first.serverPublicKey, rsaPublicKeyDer);
+    assert.equal(second.serverPublicKey.buffer.byteLength, second.serverPublicKey.length, 'not a slice of the pool');
   });
 });
