@@ -330,7 +330,9 @@ export class ServerAcceptor implements Sequence<AcceptorEvent> {
 
   private securityData() {
     if (this.choice.method === ENCRYPTION_METHOD_NONE && this.choice.level === ENCRYPTION_LEVEL_NONE) return { encryptionMethod: 0, encryptionLevel: 0 };
-    this.serverRandom = Buffer.from(this.random(32));
+    // its own allocation, not a pool slice: a 32-byte view would keep an 8 KiB slab alive per connection
+    this.serverRandom = Buffer.allocUnsafeSlow(32);
+    this.serverRandom.set(this.random(32));
     return { encryptionMethod: this.choice.method, encryptionLevel: this.choice.level, serverRandom: this.serverRandom, serverCertificate: this.identity.certificate };
   }
 
