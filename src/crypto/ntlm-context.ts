@@ -35,7 +35,7 @@ import {
 import { NtlmError } from './ntlm-error.js';
 import {
   NtlmSession,
-  establishedSession,
+  NtlmEstablished,
   computeMic,
   computeNtlmV2Response,
   encryptRandomSessionKey,
@@ -139,15 +139,15 @@ const FREERDP_AV_PADDING = 8;
 type ClientState = 'initial' | 'negotiate-sent' | 'established' | 'failed';
 
 /** The client side of NTLM (MS-NLMP 3.1): negotiate(), authenticate(challenge), then seal/unseal. */
-export class NtlmClient {
+export class NtlmClient extends NtlmEstablished {
   private state: ClientState = 'initial';
   private negotiateBytes?: Buffer;
   private challengeMsg?: ChallengeMessage;
-  private session?: NtlmSession;
   private readonly random: (n: number) => Buffer;
   private readonly now: () => bigint;
 
   constructor(private readonly opts: NtlmClientOptions) {
+    super();
     if (opts.credentials.ntHash.length !== 16) throw new NtlmError('bad-argument', `NT hash of ${opts.credentials.ntHash.length} bytes, must be 16`);
     if (opts.channelBindings && opts.channelBindings.length !== 16) {
       throw new NtlmError('bad-argument', `channel bindings of ${opts.channelBindings.length} bytes, must be 16`);
@@ -251,29 +251,8 @@ export class NtlmClient {
     return message;
   }
 
-  /** Seal a client-to-server message (EncryptMessage): signature || ciphertext. */
-  seal(plaintext: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'seal').seal(plaintext);
-  }
-
-  /** Unseal a server-to-client message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
-  unseal(message: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'unseal').unseal(message);
-  }
-
-  /** Sign a message in our sending direction without sealing it (MakeSignature; SPNEGO's mechListMIC). */
-  sign(message: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'sign').sign(message);
-  }
-
-  /** Verify the peer's signature of a message (VerifySignature); throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
-  verify(message: Uint8Array, signature: Uint8Array): void {
-    establishedSession(this.session, this.state, 'verify').verify(message, signature);
-  }
-
-  /** Re-key one direction's RC4 handle, as SPNEGO does after the mechListMIC (MS-SPNG 3.3.5.1); sequence numbers go on. */
-  resetRc4(direction: 'outgoing' | 'incoming'): void {
-    establishedSession(this.session, this.state, 'resetRc4').resetRc4(direction);
+  protected override get stateName(): string {
+    return this.state;
   }
 
   private take(n: number): Buffer {

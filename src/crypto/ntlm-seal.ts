@@ -250,8 +250,42 @@ export class NtlmSession {
   }
 }
 
-/** The session of a context, or NtlmError 'wrong-state' before it is established. */
-export function establishedSession(session: NtlmSession | undefined, state: string, op: string): NtlmSession {
-  if (!session) throw new NtlmError('wrong-state', `${op}() in state ${state}`);
-  return session;
+/**
+ * What both NTLM contexts (NtlmClient, NtlmServer) offer once established: the session's
+ * sealing and signing in their own directions. Before that, each is NtlmError 'wrong-state'.
+ */
+export abstract class NtlmEstablished {
+  protected session?: NtlmSession;
+  protected abstract get stateName(): string;
+
+
+  private sessionFor(op: string): NtlmSession {
+    if (!this.session) throw new NtlmError('wrong-state', `${op}() in state ${this.stateName}`);
+    return this.session;
+  }
+
+  /** Seal a message in our sending direction (EncryptMessage): signature || ciphertext. */
+  seal(plaintext: Uint8Array): Buffer {
+    return this.sessionFor('seal').seal(plaintext);
+  }
+
+  /** Unseal the peer's message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
+  unseal(message: Uint8Array): Buffer {
+    return this.sessionFor('unseal').unseal(message);
+  }
+
+  /** Sign a message in our sending direction without sealing it (MakeSignature; SPNEGO's mechListMIC). */
+  sign(message: Uint8Array): Buffer {
+    return this.sessionFor('sign').sign(message);
+  }
+
+  /** Verify the peer's signature of a message (VerifySignature); throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
+  verify(message: Uint8Array, signature: Uint8Array): void {
+    this.sessionFor('verify').verify(message, signature);
+  }
+
+  /** Re-key one direction's RC4 handle, as SPNEGO does after the mechListMIC (MS-SPNG 3.3.5.1); sequence numbers go on. */
+  resetRc4(direction: 'outgoing' | 'incoming'): void {
+    this.sessionFor('resetRc4').resetRc4(direction);
+  }
 }

@@ -32,7 +32,7 @@ import {
   type NtlmVersion,
 } from '../pdu/ntlm.js';
 import { NtlmError } from './ntlm-error.js';
-import { NtlmSession, bytesEqual, establishedSession, checkNtlmV2Response, computeMic, decryptRandomSessionKey, keyExchangeKey, ntowfv2 } from './ntlm.js';
+import { NtlmSession, bytesEqual, NtlmEstablished, checkNtlmV2Response, computeMic, decryptRandomSessionKey, keyExchangeKey, ntowfv2 } from './ntlm.js';
 
 /**
  * The server side of NTLM (MS-NLMP 3.2), NTLMv2 only; re-exported by `ntlm-context.ts`.
@@ -180,14 +180,15 @@ export function acceptAuthenticate(i: AcceptAuthenticateInput): { result: NtlmAu
 type ServerState = 'initial' | 'challenge-sent' | 'established' | 'failed';
 
 /** The server side of NTLM (MS-NLMP 3.2): challenge(negotiate), authenticate(auth, lookup), then seal/unseal. */
-export class NtlmServer {
+export class NtlmServer extends NtlmEstablished {
   private state: ServerState = 'initial';
   private negotiateBytes?: Buffer;
   private challengeBytes?: Buffer;
-  private session?: NtlmSession;
   private mic = false;
 
-  constructor(private readonly opts: NtlmServerOptions) {}
+  constructor(private readonly opts: NtlmServerOptions) {
+    super();
+  }
 
   /** The verified AUTHENTICATE carried a MIC (MsvAvFlags 0x2); false before. */
   get micPresent(): boolean {
@@ -257,28 +258,7 @@ export class NtlmServer {
     return result;
   }
 
-  /** Seal a server-to-client message (EncryptMessage): signature || ciphertext. */
-  seal(plaintext: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'seal').seal(plaintext);
-  }
-
-  /** Unseal a client-to-server message; throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
-  unseal(message: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'unseal').unseal(message);
-  }
-
-  /** Sign a message in our sending direction without sealing it (MakeSignature; SPNEGO's mechListMIC). */
-  sign(message: Uint8Array): Buffer {
-    return establishedSession(this.session, this.state, 'sign').sign(message);
-  }
-
-  /** Verify the peer's signature of a message (VerifySignature); throws NtlmError 'bad-signature', 'bad-sequence' or 'bad-message'. */
-  verify(message: Uint8Array, signature: Uint8Array): void {
-    establishedSession(this.session, this.state, 'verify').verify(message, signature);
-  }
-
-  /** Re-key one direction's RC4 handle, as SPNEGO does after the mechListMIC (MS-SPNG 3.3.5.1); sequence numbers go on. */
-  resetRc4(direction: 'outgoing' | 'incoming'): void {
-    establishedSession(this.session, this.state, 'resetRc4').resetRc4(direction);
+  protected override get stateName(): string {
+    return this.state;
   }
 }
