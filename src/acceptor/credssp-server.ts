@@ -10,7 +10,6 @@ import {
   isRestrictedAdminCredentials,
 } from '../pdu/credssp-credentials.js';
 import { DecodeError } from '../pdu/errors.js';
-import { decodeNegotiateMessage } from '../pdu/ntlm.js';
 import { NTSTATUS, ntStatusName } from '../pdu/ntstatus.js';
 import {
   classifyNegoToken,
@@ -180,15 +179,14 @@ export class CredsspServer {
       case 'WaitNegotiate': {
         // the client's version is fixed by its first TSRequest; FreeRDP aborts on a change
         this.clientVersion = ts.version;
-        const token = this.innerToken(ts, true);
-        const neg = decodeNegotiateMessage(token);
+        const challenge = this.ntlm.challenge(this.innerToken(ts, true));
+        const neg = this.ntlm.negotiateMessage!;
         this.client = {
           credsspVersion: ts.version,
           spnego: this.spnego,
           negotiateFlags: neg.flags,
           ...(neg.version ? { ntlmVersion: `${neg.version.major}.${neg.version.minor}.${neg.version.build}` } : {}),
         };
-        const challenge = this.ntlm.challenge(token);
         s.notes.push(`client CredSSP version ${ts.version}${this.spnego ? ' (SPNEGO)' : ''}: NTLM NEGOTIATE -> CHALLENGE, our version ${this.ctx.settings.version}`);
         this.send(s, { negoTokens: [this.wrapToken(challenge)] });
         this.state = 'WaitAuthenticate';

@@ -23,6 +23,7 @@ import {
   decodeAuthenticateMessage,
   decodeChallengeMessage,
   decodeNegotiateMessage,
+  type NegotiateMessage,
   encodeChallengeMessage,
   stringAvPair,
   timestampAvPair,
@@ -195,6 +196,9 @@ export class NtlmServer extends NtlmEstablished {
     return this.mic;
   }
 
+  /** The client's NEGOTIATE_MESSAGE as decoded by challenge() (its flags and VERSION name the client). */
+  negotiateMessage?: NegotiateMessage;
+
   /** True after an AUTHENTICATE that verified. */
   get established(): boolean {
     return this.state === 'established';
@@ -233,6 +237,7 @@ export class NtlmServer extends NtlmEstablished {
     pairs.push(timestampAvPair(this.opts.now ? this.opts.now() : dateToFiletime(Date.now())));
     this.challengeBytes = encodeChallengeMessage({ flags, targetName: t.nbDomainName, serverChallenge, targetInfo: { pairs }, version: this.opts.version });
     this.negotiateBytes = Buffer.from(negotiate);
+    this.negotiateMessage = n;
     this.state = 'challenge-sent';
     return Buffer.from(this.challengeBytes);
   }
