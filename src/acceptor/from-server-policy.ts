@@ -68,6 +68,23 @@ export function acceptorPolicy(p: ServerPolicy, opts: AcceptorPolicyOptions = {}
   return out;
 }
 
+/**
+ * The TLS settings a server with this policy runs with: its version range (a set with holes
+ * becomes its newest contiguous run, policy/server-policy.ts tlsRange) and cipher list; OpenSSL
+ * 3 refuses TLS 1.0 and 1.1 at its default security level, so a server that still allows them
+ * gets level 0 unless its own list says otherwise. `serve` and `simulate` both use this.
+ */
+export function serverTlsSettings(p: ServerPolicy): { minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string } {
+  const { minVersion, maxVersion } = p.tls;
+  const range = {
+    ...(minVersion && minVersion !== 'SSLv3' ? { minVersion } : {}),
+    ...(maxVersion && maxVersion !== 'SSLv3' ? { maxVersion } : {}),
+  };
+  const oldTls = range.minVersion === 'TLSv1' || range.minVersion === 'TLSv1.1';
+  const ciphers = p.tls.ciphers ?? (oldTls ? 'DEFAULT:@SECLEVEL=0' : undefined);
+  return { ...range, ...(ciphers ? { ciphers } : {}) };
+}
+
 /** CredsspPolicy (what the server is) to the settings the CredSSP machine runs on. */
 export function credsspSettings(c: CredsspPolicy, names: NtlmServerNames = DEFAULT_NTLM_NAMES): CredsspServerSettings {
   const version = Math.max(...c.versions);

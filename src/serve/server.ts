@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { acceptorPolicy, type AcceptorPolicyOptions } from '../acceptor/from-server-policy.js';
+import { acceptorPolicy, serverTlsSettings, type AcceptorPolicyOptions } from '../acceptor/from-server-policy.js';
 import { ACCOUNT_STATES, type UserDirectory } from '../policy/users-file.js';
 import { ServerAcceptor, type ConnectionSummary } from '../acceptor/acceptor.js';
 import { ServerIdentity } from '../acceptor/server-identity.js';
@@ -62,12 +62,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
     ...acceptorPolicy(o.policy, { ...o.credssp, ...(accounts ? { accounts } : {}) }),
     ...(o.licensing ? { licensing: o.licensing } : {}),
   };
-  const tlsRange = {
-    ...(o.policy.tls.minVersion && o.policy.tls.minVersion !== 'SSLv3' ? { minVersion: o.policy.tls.minVersion } : {}),
-    ...(o.policy.tls.maxVersion && o.policy.tls.maxVersion !== 'SSLv3' ? { maxVersion: o.policy.tls.maxVersion } : {}),
-  };
-  const oldTls = tlsRange.minVersion === 'TLSv1' || tlsRange.minVersion === 'TLSv1.1';
-  const ciphers = o.policy.tls.ciphers ?? (oldTls ? 'DEFAULT:@SECLEVEL=0' : undefined);
+  const tlsSettings = serverTlsSettings(o.policy);
   const listeners: Listening[] = [];
   for (const port of o.ports) {
     const l = await listenSequences(
@@ -79,7 +74,7 @@ export async function serve(o: ServeOptions): Promise<Listening[]> {
         readTimeoutMs: o.readTimeoutMs ?? SERVE_DEFAULTS.readTimeoutMs,
         maxPduSize: SERVE_DEFAULTS.maxPduSize,
         maxTlsHandshakes: o.maxTlsHandshakes ?? SERVE_DEFAULTS.maxTlsHandshakes,
-        tls: { key: o.tls.keyPem, cert: o.tls.certPem, ...tlsRange, ...(ciphers ? { ciphers } : {}) },
+        tls: { key: o.tls.keyPem, cert: o.tls.certPem, ...tlsSettings },
       },
       () => new ServerAcceptor(policy, identity, (n) => randomBytes(n)),
       (end) => {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { DecodeError } from '../pdu/errors.js';
 import type { PduHint } from '../pdu/tpkt.js';
@@ -83,8 +84,10 @@ const ignore = (): void => {};
  * error that arrives while no read is pending is stored and thrown by the next read or write.
  */
 export class RdpSocket {
-  private sock: net.Socket;
-  private readonly raw: net.Socket;
+  /** the stream read and written: the raw one, then the TLS socket over it */
+  private sock: Duplex;
+  /** a TCP socket, or one end of transport/memory-pair.ts (simulate) */
+  private readonly raw: Duplex;
   private buf: Buffer = EMPTY;
   private failure: unknown = null;
   private ended = false;
@@ -113,10 +116,10 @@ export class RdpSocket {
     this.settleWait(true);
   };
 
-  private constructor(sock: net.Socket) {
+  private constructor(sock: Duplex) {
     this.raw = sock;
     this.sock = sock;
-    sock.setNoDelay(true);
+    if (sock instanceof net.Socket) sock.setNoDelay(true);
     this.attach(sock);
   }
 
@@ -153,11 +156,19 @@ export class RdpSocket {
     return new RdpSocket(sock);
   }
 
+  /**
+   * Wrap any byte stream, e.g. one end of an in-memory pair (transport/memory-pair.ts): the
+   * same reads, deadlines and TLS upgrade as over TCP, Node's TLS running over the stream.
+   */
+  static fromStream(stream: Duplex): RdpSocket {
+    return new RdpSocket(stream);
+  }
+
   get remoteAddress(): string | undefined {
-    return this.raw.remoteAddress;
+    return this.raw instanceof net.Socket ? this.raw.remoteAddress : undefined;
   }
   get remotePort(): number | undefined {
-    return this.raw.remotePort;
+    return this.raw instanceof net.Socket ? this.raw.remotePort : undefined;
   }
   /** Set once upgradeToTls / upgradeToTlsServer has succeeded. */
   get tls(): TlsInfo | null {
@@ -271,6 +282,10 @@ export class RdpSocket {
     const phase = opts.phase ?? 'tls';
     this.beforeUpgrade(phase);
     let sock: tls.TLSSocket;
+    // our listeners off the raw stream first: over a stream that is not a TCP socket (simulate's
+    // in-memory pair) Node's TLS reads it through 'data' events, and a 'readable' listener still
+    // attached would put the stream in a mode where bytes that came before the handshake are lost
+    this.releaseRaw();
     try {
       sock = tls.connect(clientConnectOptions(this.raw, opts));
     } catch (err) {
@@ -300,6 +315,7 @@ export class RdpSocket {
       let secureContext: tls.SecureContext;
       try {
         secureContext = serverSecureContext(opts);
+        this.releaseRaw(); // as in upgradeToTls
         sock = new tls.TLSSocket(this.raw, { isServer: true, secureContext, requestCert: false });
       } catch (err) {
         throw new TransportError('tls', phase, `cannot start tls: ${describe(err)}`, { cause: err, ...reasonOf(err) });
@@ -344,14 +360,14 @@ export class RdpSocket {
 
   // --- internals ---
 
-  private attach(sock: net.Socket): void {
+  private attach(sock: Duplex): void {
     sock.on('readable', this.onReadable);
     sock.on('end', this.onEnd);
     sock.on('error', this.onError);
     sock.on('close', this.onClose);
   }
 
-  private detach(sock: net.Socket): void {
+  private detach(sock: Duplex): void {
     sock.off('readable', this.onReadable);
     sock.off('end', this.onEnd);
     sock.off('error', this.onError);
@@ -472,6 +488,12 @@ export class RdpSocket {
     }
   }
 
+  /** Hand the raw stream over to TLS: our listeners off, and its errors (the TLS socket sees them too) never unhandled. */
+  private releaseRaw(): void {
+    this.detach(this.raw);
+    this.raw.on('error', ignore);
+  }
+
   private beforeUpgrade(phase: string): void {
     if (this.sock !== this.raw) throw new Error('RdpSocket: already upgraded to tls');
     if (this.busy) throw new Error('RdpSocket: cannot upgrade while a read is in progress');
@@ -496,9 +518,6 @@ export class RdpSocket {
     secureContext?: tls.SecureContext,
   ): Promise<TlsInfo> {
     this.busy = true;
-    this.detach(this.raw);
-    // the raw socket may still report errors the TLS socket also sees; never leave them unhandled
-    this.raw.on('error', ignore);
     this.sock = sock;
     this.attach(sock);
     try {

@@ -4,6 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { DetailedPeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import { certificateParts, spkiSubjectPublicKey } from '../crypto/x509-der.js';
@@ -88,7 +89,7 @@ const below12 = (v: SecureVersion | undefined): boolean =>
   v !== undefined && VERSION_ORDER.indexOf(v) < VERSION_ORDER.indexOf('TLSv1.2');
 
 /** tls.connect options over `socket` for a client-role upgrade, defaults applied. */
-export function clientConnectOptions(socket: net.Socket, opts: TlsClientOptions): tls.ConnectionOptions {
+export function clientConnectOptions(socket: Duplex, opts: TlsClientOptions): tls.ConnectionOptions {
   const maxVersion = opts.maxVersion ?? 'TLSv1.3';
   const options: tls.ConnectionOptions = {
     socket,
