@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerExplain } from './explain-command.js';
 import { EXIT, registerProbe } from './probe-command.js';
 import { registerServe } from './serve-command.js';
+import { registerSimulate } from './simulate-command.js';
 import { UsageError } from './target.js';
 
 /** The `rdpsec` command line: thin, each command a few lines over the library. */
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   registerProbe(program);
   registerServe(program);
   registerExplain(program);
+  registerSimulate(program);
   program
     .command('demo')
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')

@@ -202,7 +202,11 @@ function describeAttempt(profile: ClientProfile, index: number, pair: PairResult
     outcome: failure ? failure.code : 'connected',
     negotiated: negotiatedOf(c),
     failure,
-    server: { outcome: s.outcome, reason: s.reason, phase: pair.serverPhase },
+    // a server still waiting when the client hung up saw the connection end, in that phase
+    server:
+      s.outcome === 'in-progress'
+        ? { outcome: 'ended-by-client', reason: pair.serverTransportError?.message ?? 'the client closed the connection', phase: pair.serverPhase }
+        : { outcome: s.outcome, reason: s.reason, phase: pair.serverPhase },
     exchange,
   };
 }
