@@ -172,7 +172,7 @@ export function readRdpFile(input: string | Uint8Array, opts: RdpFileOptions = {
   for (const s of last.values()) {
     const v = s.type === 'i' ? Number(s.value) : undefined;
     const bad = (range: string): never => {
-      throw new ClientInputError('InvalidValue', `${s.name} must be ${range}`, { ...fileLoc(file), line: s.line, column: s.column, key: s.name, value: s.value });
+      throw new ClientInputError('InvalidValue', `must be ${range}`, { ...fileLoc(file), line: s.line, column: s.column, key: s.name, value: s.value });
     };
     const wantInt = (): number => (v === undefined ? bad('an integer (type i)') : v);
     if (isSecret(s.name)) {

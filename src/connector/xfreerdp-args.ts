@@ -279,7 +279,7 @@ export function readXfreerdpArgs(text: string, opts: XfreerdpOptions = {}): Xfre
       notes.push({ setting, value: shown, effect, modelled, ...loc });
     };
     const bad = (why: string): never => {
-      throw new ClientInputError('InvalidValue', `${setting}: ${why}`, { ...(file !== undefined ? { file } : {}), ...loc, key: setting, ...(value !== undefined ? { value } : {}) });
+      throw new ClientInputError('InvalidValue', why, { ...(file !== undefined ? { file } : {}), ...loc, key: setting, ...(value !== undefined ? { value } : {}) });
     };
     const secret = (what: string): void => {
       ignored.push({ setting, reason: `${what}: never kept`, ...loc });
