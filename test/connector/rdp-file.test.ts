@@ -4,13 +4,22 @@
  * macOS export with an RD Gateway; errors with line and column; random input.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ClientInputError } from '../../src/connector/client-input.js';
-import { checkProfile, clientProfile, connectorConfigFor } from '../../src/connector/client-profiles.js';
+import { ServerAcceptor } from '../../src/acceptor/acceptor.js';
+import { acceptorPolicy } from '../../src/acceptor/from-server-policy.js';
+import { ServerIdentity } from '../../src/acceptor/server-identity.js';
+import { attemptOutcome, checkProfile, clientProfile, connectorConfigFor, nextAttempt, type ClientProfile } from '../../src/connector/client-profiles.js';
+import { ClientConnector } from '../../src/connector/connector.js';
+import { loadCredsspClient } from '../../src/connector/credssp-loader.js';
 import { readRdpFile, parseRdpText } from '../../src/connector/rdp-file.js';
+import { readXfreerdpArgs } from '../../src/connector/xfreerdp-args.js';
+import { generateRsaKeyPairLE } from '../../src/crypto/rsa.js';
+import { preset } from '../../src/policy/presets.js';
 import { NEG_REQ_FLAGS, PROTOCOL } from '../../src/pdu/nego.js';
 import { PolicyError } from '../../src/policy/errors.js';
 
@@ -157,5 +166,53 @@ describe('.rdp files under random input', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('derived profiles against the acceptor (in memory, no TLS handshake)', () => {
+  before(() => loadCredsspClient());
+  const IDENTITY = new ServerIdentity(generateRsaKeyPairLE(1024));
+  const SERVER_KEY = Buffer.concat([Buffer.from('3082010a02820101', 'hex'), randomBytes(257), Buffer.from('0203010001', 'hex')]);
+
+  /** The client's attempts as its graph says, each as [requestedProtocols, how it ended]. */
+  function run(profile: ClientProfile, presetName: string): [number | null, string][] {
+    const configs = connectorConfigFor(profile, { stopAfter: 'negotiation' });
+    const path: [number | null, string][] = [];
+    for (let i: number | undefined = 0; i !== undefined && path.length < 10; ) {
+      const s = new ServerAcceptor(acceptorPolicy(preset(presetName)), IDENTITY, randomBytes);
+      const c = new ClientConnector(configs[i]!);
+      const toClient: Uint8Array[] = [];
+      const toServer = (out: Uint8Array[]): void => {
+        for (const o of out) if (!s.done) toClient.push(...s.step(o).output);
+      };
+      toServer(c.step(null).output);
+      for (let guard = 0; !c.done && guard < 50; guard++) {
+        if (c.pause) {
+          s.markSecurityUpgradeDone({ version: 'TLSv1.2', serverPublicKey: SERVER_KEY });
+          toServer(c.markSecurityUpgradeDone({ version: 'TLSv1.2', serverPublicKey: SERVER_KEY }).output);
+          continue;
+        }
+        const next = toClient.shift();
+        if (!next) break;
+        toServer(c.step(next).output);
+      }
+      path.push([configs[i]!.requestedProtocols, c.done ? attemptOutcome(c) : 'waiting']);
+      i = c.done ? nextAttempt(profile, i, c) : undefined;
+    }
+    return path;
+  }
+
+  it('mstsc with enablecredsspsupport:i:0 meets an NLA-only server: HYBRID_REQUIRED_BY_SERVER', () => {
+    const p = readRdpFile(fixture('credssp-off.rdp')).profile;
+    assert.deepEqual(run(p, 'windows-2019'), [[PROTOCOL.SSL, 'HYBRID_REQUIRED_BY_SERVER']]);
+    assert.deepEqual(run(p, 'windows-2008r2-tls10'), [[PROTOCOL.SSL, 'connected']]);
+  });
+
+  it('xfreerdp -sec-tls against xrdp: TLS selected and refused, then RDP without RDP_NEG_REQ', () => {
+    const p = readXfreerdpArgs('xfreerdp /v:h -sec-tls').profile;
+    assert.deepEqual(run(p, 'xrdp-debian'), [
+      [PROTOCOL.SSL | PROTOCOL.HYBRID, 'UNEXPECTED_PROTOCOL'],
+      [null, 'connected'],
+    ]);
   });
 });
