@@ -1,3 +1,4 @@
+import { readClientInput } from '../connector/client-input.js';
 import { clientProfileNames, clientProfiles, type ClientProfile } from '../connector/client-profiles.js';
 import { DataError } from '../data/load.js';
 import { PolicyError } from '../policy/errors.js';
@@ -5,12 +6,33 @@ import { serverPolicyFromInput } from '../policy/server-input.js';
 import type { ServerPolicy } from '../policy/server-policy.js';
 import { UsageError } from './target.js';
 
-/** `--client`: a profile name, or a file the user has (see connector/client-input.ts). */
-export function resolveClient(spec: string, readFile: (path: string) => Uint8Array): { profile: ClientProfile; notes: string[] } {
+export interface ResolvedClient {
+  profile: ClientProfile;
+  /** what the input's settings did (or could not do) to the profile, one line each */
+  notes: string[];
+  /** the server the input names (`full address:s:`, `/v:`), for `doctor` */
+  target?: { host: string; port?: number };
+}
+
+/** `--client`: a profile name, or a file the user has (.rdp, an xfreerdp command line, a client .reg). */
+export function resolveClient(spec: string, readFile: (path: string) => Uint8Array, base?: string): ResolvedClient {
   const p = clientProfiles().get(spec);
   if (p) return { profile: p, notes: [] };
-  void readFile;
-  throw new UsageError(`unknown client profile ${spec} (known: ${clientProfileNames().join(', ')})`);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFile(spec);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${spec} is neither a client profile (${clientProfileNames().join(', ')}) nor a file`);
+    throw err;
+  }
+  try {
+    const r = readClientInput(bytes, { file: spec, ...(base ? { base } : {}) });
+    const notes = r.notes.map((n) => `${n.setting}=${n.value}: ${n.effect}${n.modelled ? '' : ' (not modelled)'}`);
+    return { profile: r.profile, notes, ...(r.target ? { target: r.target } : {}) };
+  } catch (err) {
+    if (err instanceof PolicyError || err instanceof DataError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** `--server`: a preset name, an xrdp.ini or a reg export. */

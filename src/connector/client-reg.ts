@@ -1,6 +1,6 @@
 import { parseRegFile, type RegEntry, type RegFile } from '../policy/reg-file.js';
 import { normalizeKeyPath } from '../policy/windows-registry.js';
-import { ClientInputError, derivedProfile, fileLoc, type ClientReading, type ClientSettingNote, type IgnoredClientSetting } from './client-input.js';
+import { ClientInputError, derivedProfile, fileLoc, type ClientReading, type ClientSettingNote, type IgnoredClientSetting } from './client-reading.js';
 import { clientProfile, type ClientProfile } from './client-profiles.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   type ClientSettingNote,
   type IgnoredClientSetting,
   type ServerAuthentication,
-} from './client-input.js';
+} from './client-reading.js';
 import { clientProfile, type ClientProfile } from './client-profiles.js';
 
 /**

@@ -1,4 +1,4 @@
-import { ClientInputError, derivedProfile, type ClientReading, type ClientSettingNote, type IgnoredClientSetting, type ClientInputLocation } from './client-input.js';
+import { ClientInputError, derivedProfile, type ClientReading, type ClientSettingNote, type IgnoredClientSetting, type ClientInputLocation } from './client-reading.js';
 import { clientProfile, type AttemptOutcome, type ClientProfile, type ProfileAttempt } from './client-profiles.js';
 import type { ProtocolName } from '../pdu/nego.js';
 import { parseHostPort } from './rdp-file.js';

@@ -83,6 +83,7 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
   lines.push('');
   if (r.connects && r.negotiated) {
     lines.push(`${c.green(c.bold('CONNECTS'))} with ${describeNegotiated(r.negotiated)}`);
+    for (const risk of r.risks) lines.push(`  ${c.yellow('risk:')} ${risk.summary}`);
   } else if (r.failure) {
     const f = r.failure;
     lines.push(`${c.red(c.bold('FAILS'))}: ${describeFailure(f)}: ${f.reason}`);

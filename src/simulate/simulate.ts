@@ -97,7 +97,34 @@ export interface SimulationResult {
   connects: boolean;
   negotiated: Negotiated | null;
   failure: SimulatedFailure | null;
+  /** what is weak about the connection it makes (empty when it fails) */
+  risks: Risk[];
   attempts: SimulatedAttempt[];
+}
+
+/** A weakness of a connection that works. */
+export interface Risk {
+  id: 'no-server-authentication' | 'no-encryption' | 'server-to-client-in-clear' | 'weak-rc4-key' | 'old-tls' | 'no-nla' | 'credssp-unpatched';
+  summary: string;
+}
+
+/**
+ * What a connection that works still exposes, from what was negotiated (MS-RDPBCGR 5.3.1 for
+ * the levels, 5.3.3 for the proprietary certificate, MS-CSSP 2.2.1 for CVE-2018-0886).
+ */
+export function risksOf(n: Negotiated): Risk[] {
+  const out: Risk[] = [];
+  if (n.protocol === 'RDP') {
+    out.push({ id: 'no-server-authentication', summary: 'Standard RDP Security: the server is not authenticated (its proprietary certificate is signed with a key Microsoft published), so a man in the middle can read everything' });
+    if (n.encryptionLevel === 'NONE' || n.encryptionMethod === 'NONE') out.push({ id: 'no-encryption', summary: 'encryption level NONE: nothing is encrypted, the logon password included' });
+    else if (n.encryptionLevel === 'LOW') out.push({ id: 'server-to-client-in-clear', summary: 'encryption level LOW: only client-to-server traffic is encrypted; what the server sends (the screen) travels in the clear' });
+    if (n.encryptionMethod === '40BIT' || n.encryptionMethod === '56BIT') out.push({ id: 'weak-rc4-key', summary: `${n.encryptionMethod} RC4 keys can be brute-forced` });
+  } else {
+    if (n.tlsVersion === 'TLSv1' || n.tlsVersion === 'TLSv1.1') out.push({ id: 'old-tls', summary: `${n.tlsVersion}: deprecated (RFC 8996)` });
+    if (n.protocol === 'SSL') out.push({ id: 'no-nla', summary: 'TLS without NLA: the server hands a logon screen and a session to anyone before they authenticate' });
+  }
+  if (n.credsspVersion !== undefined && n.credsspVersion < 5) out.push({ id: 'credssp-unpatched', summary: `CredSSP ${n.credsspVersion}: without the CVE-2018-0886 fix (versions 5 and 6), the exchange can be abused by a man in the middle` });
+  return out;
 }
 
 /** What the simulated client and server share: one TLS certificate and one RSA identity per process. */
@@ -163,6 +190,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
     connects: last.outcome === 'connected',
     negotiated: last.outcome === 'connected' ? last.negotiated : null,
     failure: last.failure,
+    risks: last.outcome === 'connected' && last.negotiated ? risksOf(last.negotiated) : [],
     attempts,
   };
 }
@@ -180,7 +208,7 @@ function clientTlsOptions(t: ProfileTls | undefined): Omit<TlsClientOptions, 'ti
 /** How the attempt ended, in the profile graph's words (a network end is its own code, which no `after` names unless the profile says so). */
 function endedAs(pair: PairResult, a: SimulatedAttempt): Parameters<typeof nextAttempt>[2] {
   const c = pair.connector;
-  if (a.failure && !c.error) {
+  if (a.failure && !c.error && a.failure.code !== 'CREDSSP_NOT_ATTEMPTED') {
     return { config: c.config, result: c.result, error: new ConnectorError(a.failure.code as ConnectorError['code'], a.failure.stage, a.failure.reason) };
   }
   return c;

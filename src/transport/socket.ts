@@ -338,7 +338,8 @@ export class RdpSocket {
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.destroy(), graceMs);
-      timer.unref();
+      // a TCP socket keeps the process alive by itself; an in-memory stream has only this timer
+      if (this.raw instanceof net.Socket) timer.unref();
       sock.once('close', () => {
         clearTimeout(timer);
         if (this.raw !== sock) this.raw.destroy();
