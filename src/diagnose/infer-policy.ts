@@ -281,10 +281,16 @@ export function predictDecisions(policy: ServerPolicy, like: Posture): Decisions
   return d;
 }
 
-/** Questions where two decision maps disagree (a key only one of them has counts: one side answered, the other did not). */
+/**
+ * Questions where two decision maps disagree (a key only one of them has counts: one side
+ * answered, the other did not). The RDP_NEG_RSP flags of a protocol whose answer differs are
+ * not counted again.
+ */
 export function compareDecisions(observed: Decisions, predicted: Decisions): PolicyDifference[] {
   const out: PolicyDifference[] = [];
   for (const k of new Set([...Object.keys(observed), ...Object.keys(predicted)])) {
+    const of = k.startsWith('flags.') ? `protocol.${k.slice(6)}` : undefined;
+    if (of && observed[of] !== predicted[of]) continue;
     const o = observed[k] ?? '(not observed)';
     const p = predicted[k] ?? '(not asked)';
     if (o !== p) out.push({ question: k, observed: o, predicted: p });
