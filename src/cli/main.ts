@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerDoctor } from './doctor-command.js';
 import { registerExplain } from './explain-command.js';
 import { EXIT, registerProbe } from './probe-command.js';
 import { registerServe } from './serve-command.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerServe(program);
   registerExplain(program);
   registerSimulate(program);
+  registerDoctor(program);
   program
     .command('demo')
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')

@@ -33,7 +33,7 @@ export function parseUser(text: string): { user: string; domain: string } {
  * RDPSEC_PASSWORD), else asked on the terminal without echo. Never from argv, where any user of
  * the machine can read it (ps, /proc).
  */
-async function readPassword(envName: string): Promise<string> {
+export async function readPassword(envName: string): Promise<string> {
   const fromEnv = process.env[envName];
   if (fromEnv !== undefined) return fromEnv;
   if (!process.stdin.isTTY) throw new UsageError(`--user needs a password: set ${envName} (it is never read from the command line)`);

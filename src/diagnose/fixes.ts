@@ -192,6 +192,11 @@ export interface FixSearch {
   logon?: Logon;
   baseline: SimulationResult;
   timeoutMs?: number;
+  /**
+   * What the server really is, when a probe says (infer-policy.ts): a FreeRDP server modelled
+   * with the xrdp flavor gets no xrdp.ini steps, only the fixes that name no server product
+   */
+  product?: 'windows' | 'xrdp' | 'freerdp' | 'unknown';
 }
 
 /**
@@ -202,7 +207,9 @@ export interface FixSearch {
 export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
   const family = s.client.family;
   const works = new Map<string, Negotiated>();
-  const candidates = fixCandidates().filter((f) => (f.where === 'server' ? !f.flavor || f.flavor === s.server.flavor : !f.families || f.families.includes(family)));
+  const product = s.product ?? 'unknown';
+  const serverFits = (f: FixCandidate): boolean => !f.flavor || (f.flavor === s.server.flavor && (product === 'unknown' || product === f.flavor));
+  const candidates = fixCandidates().filter((f) => (f.where === 'server' ? serverFits(f) : !f.families || f.families.includes(family)));
   for (const f of candidates) {
     if (s.baseline.connects && !f.hardens) continue;
     const server = f.where === 'server' ? applyServerLever(s.server, f.lever, f.id) : s.server;

@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import type { DoctorResult } from '../diagnose/doctor.js';
 import type { CheckedFix } from '../diagnose/fixes.js';
 import type { ExchangeLine } from '../simulate/run-pair.js';
 import type { Negotiated, SimulatedAttempt, SimulatedFailure, SimulationResult } from '../simulate/simulate.js';
@@ -90,7 +91,7 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
     lines.push(`  the client shows: ${c.bold(f.clientMessage)}`);
     const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
-    if (f.explain) lines.push(`  more: rdpsec explain ${f.explain.startsWith('ERR') ? f.explain : f.clientCode ?? f.code}`);
+    lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
   }
   if (fixes) {
     lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
@@ -128,5 +129,40 @@ export function renderMatrix(cells: readonly MatrixCell[], opts: SimulationRende
     lines.push(row.join('  '));
   }
   lines.push('', c.dim('cells: the protocol and TLS version the client ends up with, or x and why it fails (rdpsec simulate --client C --server S for the exchange)'));
+  return lines.join('\n') + '\n';
+}
+
+/** `doctor`'s report: the server as modelled from the probe, then the simulation's verdict and fixes. */
+export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { exchange: boolean }): string {
+  const c = pc.createColors(opts.color);
+  const width = Math.max(60, opts.width ?? 100);
+  const lines: string[] = [c.bold(`doctor: will ${r.client} connect to ${r.target.host}:${r.target.port}?`), ''];
+  lines.push(c.cyan('the server, as probed'));
+  lines.push(`  ${r.serverModel.description}${r.serverModel.product !== 'unknown' ? ` (looks like ${r.serverModel.product})` : ''}`);
+  for (const e of r.evidence) lines.push(`  ${c.dim(`- ${e}`)}`);
+  for (const a of r.assumptions) lines.push(`  ${c.yellow(`assumed: ${a}`)}`);
+  for (const d of r.differences) lines.push(`  ${c.yellow(`not modelled: ${d.question}: the host answers ${d.observed}, the model ${d.predicted}`)}`);
+  if (opts.exchange) {
+    r.attempts.forEach((a, i) => {
+      lines.push('', c.cyan(attemptTitle(a, i)));
+      lines.push(...renderExchange(a.exchange, c, width));
+    });
+  } else if (r.attempts.length > 1) {
+    lines.push('', c.dim(`the client makes ${r.attempts.length} connections: ${r.attempts.map((a) => a.outcome).join(' -> ')} (--exchange shows them)`));
+  }
+  lines.push('');
+  if (r.connects && r.negotiated) {
+    lines.push(`${c.green(c.bold('WILL CONNECT'))} with ${describeNegotiated(r.negotiated)}`);
+    for (const risk of r.risks) lines.push(`  ${c.yellow('risk:')} ${risk.summary}`);
+  } else if (r.failure) {
+    const f = r.failure;
+    lines.push(`${c.red(c.bold('WILL FAIL'))}: ${describeFailure(f)}: ${f.reason}`);
+    lines.push(`  the client shows: ${c.bold(f.clientMessage)}`);
+    const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
+    if (code) lines.push(`  ${code}`);
+    lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
+  }
+  lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
+  lines.push(...renderFixes(r.fixes, c));
   return lines.join('\n') + '\n';
 }
