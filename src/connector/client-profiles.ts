@@ -60,6 +60,38 @@ export interface ProfileAttempt {
   note?: string;
 }
 
+/** Where a simulated attempt can fail, in the order a connection goes through them. */
+export type SimulationStage = 'x224' | 'tls' | 'credssp' | 'mcs' | 'security-exchange' | 'licensing' | 'activation';
+export const SIMULATION_STAGES: readonly SimulationStage[] = ['x224', 'tls', 'credssp', 'mcs', 'security-exchange', 'licensing', 'activation'];
+/**
+ * Failures a simulation sees that are not the connector's own errors: the server closed or
+ * reset the connection while the client waited; the TLS handshake failed; nothing came within
+ * the read deadline; HYBRID was selected and the client has no logon it can make (rdesktop
+ * without a Kerberos ticket).
+ */
+export const EXTRA_FAILURE_CODES = ['TRANSPORT_CLOSED', 'TLS_HANDSHAKE_FAILED', 'TIMEOUT', 'CREDSSP_NOT_ATTEMPTED'] as const;
+export type FailureCode = ConnectorErrorCode | (typeof EXTRA_FAILURE_CODES)[number];
+
+/** What a client shows or logs for a failure. */
+export interface ClientFailureWording {
+  /** what this client shows the user or logs (mstsc's dialog text; FreeRDP's log line) */
+  message: string;
+  /** the client's own code: 'ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED', mstsc's '0x204' / 'Code: 0x80004005' etc. */
+  code?: string;
+  /** process exit status (xfreerdp, rdesktop) */
+  exitCode?: number;
+  /** id of the data/errors/*.yaml entry that explains it (simulate takes its fixes from there) */
+  explain?: string;
+  source: string;
+  /** what of this wording was not seen from the real client */
+  unverified?: string;
+}
+
+/** A wording and the failures it is for: each listed filter must hold (codes, stages, details). */
+export interface FailureRule extends ClientFailureWording {
+  when: { code?: FailureCode[]; stage?: SimulationStage[]; detail?: string[] };
+}
+
 /** The client families, one file data/clients/FAMILY.yaml each, in the order profiles are listed. */
 export const CLIENT_FAMILIES = ['mstsc', 'freerdp', 'rdesktop', 'impacket', 'nmap', 'macos', 'pam-proxy'] as const;
 export type ClientFamily = (typeof CLIENT_FAMILIES)[number];
@@ -105,6 +137,8 @@ export interface ClientProfile {
   };
   /** the client's TLS settings (the caller's TLS handshake uses them; the connector does no TLS) */
   tls?: { minVersion?: ClientTlsVersion; maxVersion?: ClientTlsVersion; securityLevel?: number; ciphers?: string };
+  /** this profile's own failure wordings, tried before its family's */
+  failures?: FailureRule[];
 }
 
 interface ProfileEntry extends ClientProfile {
@@ -117,12 +151,16 @@ const STOP_ORDER: readonly StopAfter[] = ['negotiation', 'security-upgrade', 'cr
 interface ClientsFile {
   family: ClientFamily;
   profiles: ProfileEntry[];
+  failures: FailureRule[];
+  otherwise: ClientFailureWording;
 }
 
 interface Catalogue {
   profiles: Map<string, ClientProfile>;
   /** alias -> profile name */
   aliases: Map<string, string>;
+  /** each family's wordings and its fallback */
+  wordings: Map<ClientFamily, { failures: FailureRule[]; otherwise: ClientFailureWording }>;
 }
 
 let cache: Catalogue | undefined;
@@ -134,9 +172,11 @@ function catalogue(): Catalogue {
   files.sort((a, b) => rank(a.doc.family) - rank(b.doc.family));
   const profiles = new Map<string, ClientProfile>();
   const aliases = new Map<string, string>();
+  const wordings: Catalogue['wordings'] = new Map();
   for (const { file, doc } of files) {
     const where = `data/clients/${file}`;
     if (file !== `${doc.family}.yaml`) throw new DataError(`${where}: family "${doc.family}" does not match the file name`);
+    wordings.set(doc.family, { failures: doc.failures, otherwise: doc.otherwise });
     const add = (p: ClientProfile): void => {
       if (profiles.has(p.name) || aliases.has(p.name)) throw new DataError(`${where}: duplicate name ${p.name}`);
       if (p.family !== doc.family) throw new DataError(`${where}: ${p.name} is of family ${p.family}`);
@@ -165,7 +205,7 @@ function catalogue(): Catalogue {
     }
   }
   for (const a of aliases.keys()) if (profiles.has(a)) throw new DataError(`data/clients: alias ${a} is also a profile name`);
-  cache = { profiles, aliases };
+  cache = { profiles, aliases, wordings };
   return cache;
 }
 
@@ -185,6 +225,24 @@ export function clientProfile(name: string): ClientProfile {
   const p = profiles.get(aliases.get(name) ?? name);
   if (!p) throw new DataError(`unknown client profile ${name} (known: ${clientProfileNames().join(', ')})`);
   return p;
+}
+
+/**
+ * What client `p` shows or logs when an attempt fails with `code` at `stage` (`detail`: the
+ * NTSTATUS name of a CREDSSP_LOGON_FAILED). The profile's own rules first, then its family's,
+ * the first whose filters all hold; else the family's `otherwise`, so there is always one.
+ * In `message`, {code} and {detail} stand for the failure's code and detail.
+ */
+export function clientFailureWording(p: ClientProfile, code: FailureCode, stage: SimulationStage, detail?: string): ClientFailureWording {
+  const family = catalogue().wordings.get(p.family);
+  if (!family) throw new DataError(`no failure wordings for client family ${p.family}`);
+  const holds = ({ when }: FailureRule): boolean =>
+    (!when.code || when.code.includes(code)) &&
+    (!when.stage || when.stage.includes(stage)) &&
+    (!when.detail || (detail !== undefined && when.detail.includes(detail)));
+  const found = (p.failures ?? []).find(holds) ?? family.failures.find(holds);
+  const { when: _when, ...w } = found ?? { when: {}, ...family.otherwise };
+  return { ...w, message: w.message.replaceAll('{code}', code).replaceAll('{detail}', detail ?? '') };
 }
 
 /**
