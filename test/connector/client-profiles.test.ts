@@ -121,6 +121,14 @@ describe('data/clients/*.yaml', () => {
     assert.deepEqual(credssp('mstsc-win10-aeo0'), [6, true, 0, 'spnego']);
     assert.deepEqual(credssp('mstsc-win10-aeo2'), [6, true, 2, 'spnego']);
     assert.deepEqual(credssp('mstsc-win7-unpatched'), [2, false, '-', 'spnego']);
+    assert.deepEqual(credssp('mstsc-win7-patched'), [6, true, 1, 'spnego']);
+    assert.deepEqual(credssp('mstsc-win11'), [6, true, 1, 'spnego']);
+    assert.deepEqual(credssp('mstsc-xp-sp3-credssp'), [2, false, '-', 'spnego']);
+    // XP without CredSSP: no HYBRID to offer; both XP profiles speak TLS 1.0 at most, Windows 11 1.2 at least
+    assert.equal(clientProfile('mstsc-xp-sp3').credssp, undefined);
+    assert.ok(!clientProfile('mstsc-xp-sp3').attempts.some((a) => a.requestedProtocols?.includes('HYBRID')));
+    assert.equal(clientProfile('mstsc-xp-sp3-credssp').tls?.maxVersion, 'TLSv1');
+    assert.equal(clientProfile('mstsc-win11').tls?.minVersion, 'TLSv1.2');
     // FreeRDP has no AllowEncryptionOracle: nla.c binds the old way below version 5 and goes on
     assert.deepEqual(credssp('xfreerdp-2.11'), [6, true, 2, 'ntlm']);
     assert.equal(clientProfile('xfreerdp-2.11').credssp?.allowEncryptionOracleFrom, 'built-in');
