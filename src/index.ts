@@ -7,7 +7,16 @@ export { ClientConnector, type ConnectorConfig, type ConnectorEvent, type Connec
 export { ConnectorError, type ConnectorErrorCode } from './connector/errors.js';
 export { loadCredsspClient } from './connector/credssp-loader.js';
 export type { CredsspClientConfig, CredsspCredentials, CredsspClientOutcome } from './connector/credssp-client.js';
-export { clientProfile, clientProfileNames, connectorConfigFor } from './connector/client-profiles.js';
+export {
+  clientFailureWording,
+  clientProfile,
+  clientProfileNames,
+  connectorConfigFor,
+  type ClientFailureWording,
+  type ClientProfile,
+  type FailureCode,
+  type SimulationStage,
+} from './connector/client-profiles.js';
 export { ntHash, initMd4 } from './crypto/md4.js';
 export { parseUsersFile, type UserDirectory } from './policy/users-file.js';
 export { RdpSocket } from './transport/socket.js';

@@ -1,4 +1,4 @@
-import { DataError, loadData } from '../data/load.js';
+import { DataError, loadDataFolder } from '../data/load.js';
 import { ENCRYPTION_METHOD } from '../pdu/client-data.js';
 import { NEG_REQ_FLAGS, PROTOCOL, type ProtocolName } from '../pdu/nego.js';
 import type { ClientConnector, ConnectorConfig } from './connector.js';
@@ -7,11 +7,32 @@ import type { ConnectorError, ConnectorErrorCode } from './errors.js';
 import { DEFAULT_CLIENT_DATA, type ClientDataConfig } from './mcs-connect.js';
 
 /**
- * Client profiles (data/client-profiles.yaml, schema data/schemas/client-profiles.schema.json):
- * what mstsc, xfreerdp, rdesktop, impacket and nmap send and how they go on after a failure,
+ * Client profiles (data/clients/FAMILY.yaml, one file per client family, schema
+ * data/schemas/clients.schema.json): what mstsc, FreeRDP, rdesktop, impacket, nmap, the macOS
+ * client and a PAM proxy send, how they go on after a failure, and how they word each failure,
  * each value with its source. A profile only configures the connector, one ConnectorConfig per
  * attempt; what a server makes of it comes from running the real connector (and, in
  * `simulate`, the real acceptor), never from a table of outcomes.
+ *
+ * The fields of a profile:
+ * - attempts: each connection the client makes. The first is what it always sends; a later one
+ *   says `after` which attempt and which outcome lead to it ('connected'; 'credssp-not-attempted'
+ *   when CredSSP was selected and the client had no logon to make; or a ConnectorError code of
+ *   errors.ts, e.g. SSL_NOT_ALLOWED_BY_SERVER for an RDP_NEG_FAILURE). requestedProtocols:
+ *   names ([RDP] for 0), or null for a request without RDP_NEG_REQ.
+ * - cookie: `user-name` ("Cookie: mstshash=<the user name given>", none without one), `none`, or
+ *   `{ fixed: ... }`. The user name is the caller's, so a capture is reproduced by passing its user.
+ * - accepts: the selectedProtocol values the client goes on with (absent: whatever it can).
+ * - credssp: the TSRequest.version it sends; patched = it has the CVE-2018-0886 fix (nonce and
+ *   hash binding, versions 5 and 6); allowEncryptionOracle = what it does against a server below
+ *   version 5 (0 Force Updated Clients and 1 Mitigated refuse, 2 Vulnerable goes on; KB4295591),
+ *   `policy` when it is the Windows setting, `built-in` when the code has no setting; package =
+ *   what it carries in negoTokens. The connector always sends raw NTLM (the acceptor reads both).
+ * - tls: the client's TLS settings (versions, OpenSSL security level, ciphers), for the caller's
+ *   TLS handshake: the connector itself does no TLS.
+ * - variants: named copies of a profile that differ only in allowEncryptionOracle.
+ * - aliases: other names clientProfile() accepts.
+ * - failures: this profile's own wordings, tried before its family's (see clientFailureWording).
  *
  * What a profile cannot change in the connector: its SPNEGO (mstsc's package) offers NTLM
  * alone, where mstsc lists Kerberos first (MS-SPNG appendix A); its NTLM NEGOTIATE is the
@@ -39,10 +60,50 @@ export interface ProfileAttempt {
   note?: string;
 }
 
+/** Where a simulated attempt can fail, in the order a connection goes through them. */
+export type SimulationStage = 'x224' | 'tls' | 'credssp' | 'mcs' | 'security-exchange' | 'licensing' | 'activation';
+export const SIMULATION_STAGES: readonly SimulationStage[] = ['x224', 'tls', 'credssp', 'mcs', 'security-exchange', 'licensing', 'activation'];
+/**
+ * Failures a simulation sees that are not the connector's own errors: the server closed or
+ * reset the connection while the client waited; the TLS handshake failed; nothing came within
+ * the read deadline; HYBRID was selected and the client has no logon it can make (rdesktop
+ * without a Kerberos ticket).
+ */
+export const EXTRA_FAILURE_CODES = ['TRANSPORT_CLOSED', 'TLS_HANDSHAKE_FAILED', 'TIMEOUT', 'CREDSSP_NOT_ATTEMPTED'] as const;
+export type FailureCode = ConnectorErrorCode | (typeof EXTRA_FAILURE_CODES)[number];
+
+/** What a client shows or logs for a failure. */
+export interface ClientFailureWording {
+  /** what this client shows the user or logs (mstsc's dialog text; FreeRDP's log line) */
+  message: string;
+  /** the client's own code: 'ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED', mstsc's '0x204' / 'Code: 0x80004005' etc. */
+  code?: string;
+  /** process exit status (xfreerdp, rdesktop) */
+  exitCode?: number;
+  /** id of the data/errors/*.yaml entry that explains it (simulate takes its fixes from there) */
+  explain?: string;
+  source: string;
+  /** what of this wording was not seen from the real client */
+  unverified?: string;
+}
+
+/** A wording and the failures it is for: each listed filter must hold (codes, stages, details). */
+export interface FailureRule extends ClientFailureWording {
+  when: { code?: FailureCode[]; stage?: SimulationStage[]; detail?: string[] };
+}
+
+/** The client families, one file data/clients/FAMILY.yaml each, in the order profiles are listed. */
+export const CLIENT_FAMILIES = ['mstsc', 'freerdp', 'rdesktop', 'impacket', 'nmap', 'macos', 'pam-proxy'] as const;
+export type ClientFamily = (typeof CLIENT_FAMILIES)[number];
+/** TLS versions as OpenSSL and Node name them. */
+export type ClientTlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
 export interface ClientProfile {
   name: string;
+  /** other names clientProfile() accepts */
+  aliases?: string[];
   description: string;
-  family: 'mstsc' | 'freerdp' | 'rdesktop' | 'impacket' | 'nmap';
+  family: ClientFamily;
   source: string;
   unverified?: string;
   notModelled?: string;
@@ -74,6 +135,10 @@ export interface ClientProfile {
     allowEncryptionOracleFrom?: 'policy' | 'built-in';
     package: 'ntlm' | 'spnego' | 'kerberos';
   };
+  /** the client's TLS settings (the caller's TLS handshake uses them; the connector does no TLS) */
+  tls?: { minVersion?: ClientTlsVersion; maxVersion?: ClientTlsVersion; securityLevel?: number; ciphers?: string };
+  /** this profile's own failure wordings, tried before its family's */
+  failures?: FailureRule[];
 }
 
 interface ProfileEntry extends ClientProfile {
@@ -83,44 +148,101 @@ interface ProfileEntry extends ClientProfile {
 /** The connector's stopAfter values, in the order the connection goes through them. */
 const STOP_ORDER: readonly StopAfter[] = ['negotiation', 'security-upgrade', 'credssp-challenge', 'credssp', 'mcs-connect', 'activation'];
 
-let cache: Map<string, ClientProfile> | undefined;
+interface ClientsFile {
+  family: ClientFamily;
+  profiles: ProfileEntry[];
+  failures: FailureRule[];
+  otherwise: ClientFailureWording;
+}
+
+interface Catalogue {
+  profiles: Map<string, ClientProfile>;
+  /** alias -> profile name */
+  aliases: Map<string, string>;
+  /** each family's wordings and its fallback */
+  wordings: Map<ClientFamily, { failures: FailureRule[]; otherwise: ClientFailureWording }>;
+}
+
+let cache: Catalogue | undefined;
+
+function catalogue(): Catalogue {
+  if (cache) return cache;
+  const files = loadDataFolder<ClientsFile>('clients');
+  const rank = (f: ClientFamily): number => CLIENT_FAMILIES.indexOf(f);
+  files.sort((a, b) => rank(a.doc.family) - rank(b.doc.family));
+  const profiles = new Map<string, ClientProfile>();
+  const aliases = new Map<string, string>();
+  const wordings: Catalogue['wordings'] = new Map();
+  for (const { file, doc } of files) {
+    const where = `data/clients/${file}`;
+    if (file !== `${doc.family}.yaml`) throw new DataError(`${where}: family "${doc.family}" does not match the file name`);
+    wordings.set(doc.family, { failures: doc.failures, otherwise: doc.otherwise });
+    const add = (p: ClientProfile): void => {
+      if (profiles.has(p.name) || aliases.has(p.name)) throw new DataError(`${where}: duplicate name ${p.name}`);
+      if (p.family !== doc.family) throw new DataError(`${where}: ${p.name} is of family ${p.family}`);
+      checkProfile(p);
+      profiles.set(p.name, p);
+    };
+    for (const { variants, ...base } of doc.profiles) {
+      add(base);
+      for (const v of variants ?? []) {
+        if (!base.credssp?.patched) throw new DataError(`${where}: ${v.name}: variants change AllowEncryptionOracle, which only a patched client has`);
+        const { aliases: _none, ...rest } = base;
+        add({
+          ...rest,
+          name: v.name,
+          description: v.description,
+          source: `${v.source}. Otherwise as ${base.name}: ${base.source}`,
+          credssp: { ...base.credssp, allowEncryptionOracle: v.allowEncryptionOracle },
+        });
+      }
+    }
+    for (const p of doc.profiles) {
+      for (const a of p.aliases ?? []) {
+        if (profiles.has(a) || aliases.has(a)) throw new DataError(`${where}: alias ${a} of ${p.name} is already a name`);
+        aliases.set(a, p.name);
+      }
+    }
+  }
+  for (const a of aliases.keys()) if (profiles.has(a)) throw new DataError(`data/clients: alias ${a} is also a profile name`);
+  cache = { profiles, aliases, wordings };
+  return cache;
+}
 
 /** The catalogue with its variants spelled out, checked against its schema and for consistency once. */
 export function clientProfiles(): Map<string, ClientProfile> {
-  if (cache) return cache;
-  const doc = loadData<{ profiles: ProfileEntry[] }>('client-profiles');
-  const map = new Map<string, ClientProfile>();
-  const add = (p: ClientProfile): void => {
-    if (map.has(p.name)) throw new DataError(`data/client-profiles.yaml: duplicate name ${p.name}`);
-    checkProfile(p);
-    map.set(p.name, p);
-  };
-  for (const { variants, ...base } of doc.profiles) {
-    add(base);
-    for (const v of variants ?? []) {
-      if (!base.credssp?.patched) throw new DataError(`data/client-profiles.yaml: ${v.name}: variants change AllowEncryptionOracle, which only a patched client has`);
-      add({
-        ...base,
-        name: v.name,
-        description: v.description,
-        source: `${v.source}. Otherwise as ${base.name}: ${base.source}`,
-        credssp: { ...base.credssp, allowEncryptionOracle: v.allowEncryptionOracle },
-      });
-    }
-  }
-  cache = map;
-  return map;
+  return catalogue().profiles;
 }
 
+/** The profiles' own names (not their aliases), family by family. */
 export function clientProfileNames(): string[] {
   return [...clientProfiles().keys()];
 }
 
-/** The named profile; throws DataError naming the known ones. */
+/** The named profile, by its name or an alias; throws DataError naming the known ones. */
 export function clientProfile(name: string): ClientProfile {
-  const p = clientProfiles().get(name);
+  const { profiles, aliases } = catalogue();
+  const p = profiles.get(aliases.get(name) ?? name);
   if (!p) throw new DataError(`unknown client profile ${name} (known: ${clientProfileNames().join(', ')})`);
   return p;
+}
+
+/**
+ * What client `p` shows or logs when an attempt fails with `code` at `stage` (`detail`: the
+ * NTSTATUS name of a CREDSSP_LOGON_FAILED). The profile's own rules first, then its family's,
+ * the first whose filters all hold; else the family's `otherwise`, so there is always one.
+ * In `message`, {code} and {detail} stand for the failure's code and detail.
+ */
+export function clientFailureWording(p: ClientProfile, code: FailureCode, stage: SimulationStage, detail?: string): ClientFailureWording {
+  const family = catalogue().wordings.get(p.family);
+  if (!family) throw new DataError(`no failure wordings for client family ${p.family}`);
+  const holds = ({ when }: FailureRule): boolean =>
+    (!when.code || when.code.includes(code)) &&
+    (!when.stage || when.stage.includes(stage)) &&
+    (!when.detail || (detail !== undefined && when.detail.includes(detail)));
+  const found = (p.failures ?? []).find(holds) ?? family.failures.find(holds);
+  const { when: _when, ...w } = found ?? { when: {}, ...family.otherwise };
+  return { ...w, message: w.message.replaceAll('{code}', code).replaceAll('{detail}', detail ?? '') };
 }
 
 /**
@@ -130,7 +252,7 @@ export function clientProfile(name: string): ClientProfile {
  */
 export function checkProfile(p: ClientProfile): void {
   const bad = (why: string): never => {
-    throw new DataError(`data/client-profiles.yaml: ${p.name}: ${why}`);
+    throw new DataError(`data/clients/${p.family}.yaml: ${p.name}: ${why}`);
   };
   p.attempts.forEach((a, i) => {
     if (i === 0 && a.after) bad('the first attempt has no `after`');

@@ -1,5 +1,5 @@
 /**
- * Client profiles (data/client-profiles.yaml) against the real clients' captures
+ * Client profiles (data/clients/*.yaml) against the real clients' captures
  * (test/fixtures/pcaps, from ../shared/fixtures/pcaps; INDEX.md there): for every captured
  * connection of xfreerdp, rdesktop, impacket and nmap, the connector configured from the
  * client's profile sends the same X.224 Connection Request byte for byte, then, fed the real

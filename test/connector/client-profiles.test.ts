@@ -1,5 +1,5 @@
 /**
- * Client profiles (data/client-profiles.yaml) run against our acceptor in memory: the catalogue
+ * Client profiles (data/clients/*.yaml) run against our acceptor in memory: the catalogue
  * and its schema, the KB4295591 matrix (fact sheet section 4) reproduced by the real connector
  * configured from the profiles against the real acceptor configured from the presets, and the
  * clients' fallback chains. The captures the profiles are checked against are in
@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ServerAcceptor } from '../../src/acceptor/acceptor.js';
@@ -88,11 +88,22 @@ function runProfile(profile: ClientProfile, policy: AcceptorPolicy) {
   return path;
 }
 
-describe('data/client-profiles.yaml', () => {
-  it('loads, and every entry of the source file matches the schema', () => {
-    const raw = parse(readFileSync(new URL('../../../data/client-profiles.yaml', import.meta.url), 'utf8')) as { profiles: unknown[] };
-    assert.doesNotThrow(() => checkData('client-profiles', raw));
-    for (const entry of raw.profiles) checkData('client-profiles', { profiles: [entry] });
+const CLIENTS_DIR = new URL('../../../data/clients/', import.meta.url);
+/** The source files of data/clients/, parsed. */
+const clientFiles = () =>
+  readdirSync(CLIENTS_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => ({ file: f, doc: parse(readFileSync(new URL(f, CLIENTS_DIR), 'utf8')) as { family: string; profiles: unknown[] } }));
+
+describe('data/clients/*.yaml', () => {
+  it('loads, and every entry of the source files matches the schema', () => {
+    const files = clientFiles();
+    assert.ok(files.length >= 5);
+    for (const { file, doc } of files) {
+      assert.equal(file, `${doc.family}.yaml`);
+      assert.doesNotThrow(() => checkData('clients', doc), file);
+      for (const entry of doc.profiles) checkData('clients', { ...doc, profiles: [entry] });
+    }
     const names = clientProfileNames();
     assert.equal(new Set(names).size, names.length);
     for (const p of clientProfiles().values()) {
@@ -110,24 +121,37 @@ describe('data/client-profiles.yaml', () => {
     assert.deepEqual(credssp('mstsc-win10-aeo0'), [6, true, 0, 'spnego']);
     assert.deepEqual(credssp('mstsc-win10-aeo2'), [6, true, 2, 'spnego']);
     assert.deepEqual(credssp('mstsc-win7-unpatched'), [2, false, '-', 'spnego']);
+    assert.deepEqual(credssp('mstsc-win7-patched'), [6, true, 1, 'spnego']);
+    assert.deepEqual(credssp('mstsc-win11'), [6, true, 1, 'spnego']);
+    assert.deepEqual(credssp('mstsc-xp-sp3-credssp'), [2, false, '-', 'spnego']);
+    // XP without CredSSP: no HYBRID to offer; both XP profiles speak TLS 1.0 at most, Windows 11 1.2 at least
+    assert.equal(clientProfile('mstsc-xp-sp3').credssp, undefined);
+    assert.ok(!clientProfile('mstsc-xp-sp3').attempts.some((a) => a.requestedProtocols?.includes('HYBRID')));
+    assert.equal(clientProfile('mstsc-xp-sp3-credssp').tls?.maxVersion, 'TLSv1');
+    assert.equal(clientProfile('mstsc-win11').tls?.minVersion, 'TLSv1.2');
     // FreeRDP has no AllowEncryptionOracle: nla.c binds the old way below version 5 and goes on
     assert.deepEqual(credssp('xfreerdp-2.11'), [6, true, 2, 'ntlm']);
     assert.equal(clientProfile('xfreerdp-2.11').credssp?.allowEncryptionOracleFrom, 'built-in');
     assert.deepEqual(credssp('rdesktop-1.9'), [2, false, '-', 'kerberos']);
     assert.deepEqual(credssp('impacket-rdp_check'), [2, false, '-', 'ntlm']);
     assert.deepEqual(credssp('nmap-rdp-ntlm-info'), [96, false, '-', 'ntlm']);
+    // the names the issue uses, and the older names kept as aliases
+    assert.equal(clientProfile('freerdp-2'), clientProfile('xfreerdp-2.11'));
+    assert.equal(clientProfile('freerdp-2-sec-nla'), clientProfile('xfreerdp-2.11-sec-nla'));
+    assert.equal(clientProfile('rdesktop-1.9').name, 'rdesktop-1.9');
+    assert.ok(!clientProfileNames().includes('xfreerdp-2.11'), 'aliases are not listed as names');
     for (const n of ['xfreerdp-2.11-sec-nla', 'xfreerdp-2.11-sec-tls', 'xfreerdp-2.11-sec-rdp', 'nmap-rdp-enum-encryption']) assert.ok(clientProfile(n));
   });
 
   it('the schema names only outcomes the connector has; checkProfile refuses what the schema cannot see', () => {
-    const schema = JSON.parse(readFileSync(new URL('../../../data/schemas/client-profiles.schema.json', import.meta.url), 'utf8'));
+    const schema = JSON.parse(readFileSync(new URL('../../../data/schemas/clients.schema.json', import.meta.url), 'utf8'));
     for (const t of schema.definitions.trigger.enum as string[]) assert.ok(t === 'connected' || t === 'credssp-not-attempted' || (CONNECTOR_ERROR_CODES as readonly string[]).includes(t), t);
     const base = clientProfile('mstsc-win10');
     assert.throws(() => checkProfile({ ...base, credssp: { ...base.credssp!, version: 2 } }), DataError);
     assert.throws(() => checkProfile({ ...clientProfile('mstsc-win7-unpatched'), credssp: { version: 2, patched: false, allowEncryptionOracle: 1, package: 'spnego' } }), DataError);
     assert.throws(() => checkProfile({ ...base, attempts: [{ requestedProtocols: null }, { requestedProtocols: ['SSL'] }] }), DataError);
     assert.throws(() => checkProfile({ ...base, attempts: [{ requestedProtocols: null }, { requestedProtocols: ['SSL'], after: [{ attempt: 1, on: ['connected'] }] }] }), DataError);
-    assert.throws(() => checkData('client-profiles', { profiles: [{ ...base, cookie: 'host-name' }] }), DataError);
+    assert.throws(() => checkData('clients', { family: 'mstsc', profiles: [{ ...base, cookie: 'host-name' }] }), DataError);
     assert.throws(() => clientProfile('mstsc-xp'), /unknown client profile mstsc-xp \(known: mstsc-win10, /);
   });
 
@@ -240,7 +264,7 @@ describe('fallback chains against our acceptor', () => {
   });
 
   it('rdesktop 1.9, with no Kerberos ticket, leaves after TLS when CredSSP is selected and asks for SSL only', () => {
-    // as rdesktop 1.9.0 did against rdpsec serve with these presets (data/client-profiles.yaml)
+    // as rdesktop 1.9.0 did against rdpsec serve with these presets (data/clients/rdesktop.yaml)
     assert.deepEqual(chain('rdesktop-1.9', 'windows-2008r2-tls10'), [
       [0x3, 'credssp-not-attempted', 'in-progress'],
       [0x1, 'connected', 'finalized'],
