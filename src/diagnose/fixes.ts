@@ -1,4 +1,4 @@
-import { clientProfiles, type ClientProfile } from '../connector/client-profiles.js';
+import { clientProfile, type ClientProfile, type ClientTlsVersion } from '../connector/client-profiles.js';
 import { DataError, loadData } from '../data/load.js';
 import { fromWindowsFlags } from '../policy/windows-settings.js';
 import { fromXrdpSettings, type XrdpIniValues } from '../policy/xrdp-ini.js';
@@ -19,7 +19,7 @@ export type Lever =
   | { kind: 'server-credssp'; patched?: boolean; allowEncryptionOracle?: 0 | 1 | 2 }
   | { kind: 'client-profile'; profile: string }
   | { kind: 'client-credssp'; allowEncryptionOracle: 0 | 1 | 2 }
-  | { kind: 'client-tls'; minVersion?: TlsVersion; maxVersion?: TlsVersion; securityLevel?: number };
+  | { kind: 'client-tls'; minVersion?: ClientTlsVersion; maxVersion?: ClientTlsVersion; securityLevel?: number };
 
 export interface FixCandidate {
   id: string;
@@ -151,7 +151,7 @@ export function applyServerLever(p: ServerPolicy, lever: Lever, label: string): 
 export function applyClientLever(c: ClientProfile, lever: Lever, label: string): ClientProfile | undefined {
   switch (lever.kind) {
     case 'client-profile': {
-      const other = clientProfiles().get(lever.profile);
+      const other = knownProfile(lever.profile);
       if (!other || other.name === c.name) return undefined;
       return other;
     }
@@ -160,11 +160,20 @@ export function applyClientLever(c: ClientProfile, lever: Lever, label: string):
       return { ...c, name: `${c.name} + ${label}`, credssp: { ...c.credssp, allowEncryptionOracle: lever.allowEncryptionOracle } };
     }
     case 'client-tls': {
-      const tls = { ...(c as ClientProfile & { tls?: object }).tls, ...stripKind(lever) };
-      return { ...c, name: `${c.name} + ${label}`, tls } as ClientProfile;
+      return { ...c, name: `${c.name} + ${label}`, tls: { ...c.tls, ...stripKind(lever) } };
     }
     default:
       return undefined;
+  }
+}
+
+/** The named profile (aliases included), or undefined when the catalogue has none by that name. */
+function knownProfile(name: string): ClientProfile | undefined {
+  try {
+    return clientProfile(name);
+  } catch (err) {
+    if (err instanceof DataError) return undefined;
+    throw err;
   }
 }
 

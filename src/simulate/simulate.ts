@@ -9,7 +9,7 @@ import {
   type ClientProfile,
   type FailureCode,
   type SimulationStage,
-} from './wording-shim.js';
+} from '../connector/client-profiles.js';
 import type { ClientConnector } from '../connector/connector.js';
 import { loadCredsspClient } from '../connector/credssp-loader.js';
 import { ConnectorError } from '../connector/errors.js';
@@ -148,13 +148,6 @@ const WRONG_PASSWORD = 'Wrong-Password-7';
 /** a profile's attempts graph is acyclic (checked at load), so this only bounds hostile input */
 const MAX_ATTEMPTS = 16;
 
-/** Client TLS settings a profile may carry (client-profiles `tls`). */
-interface ProfileTls {
-  minVersion?: TlsClientOptions['minVersion'];
-  maxVersion?: TlsClientOptions['maxVersion'];
-  securityLevel?: number;
-  ciphers?: string;
-}
 
 export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   const { cert, identity } = await sharedFixtures();
@@ -169,7 +162,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
     ...(logon !== 'none' ? { credentials: { user: SIM_USER, domain: SIM_DOMAIN, ntHash: await ntHash(password), password: Buffer.from(password, 'utf16le') } } : {}),
   });
   const serverTls = { key: cert.keyPem, cert: cert.certPem, ...serverTlsSettings(o.server) };
-  const clientTls = clientTlsOptions((o.client as ClientProfile & { tls?: ProfileTls }).tls);
+  const clientTls = clientTlsOptions(o.client.tls);
 
   const attempts: SimulatedAttempt[] = [];
   let index: number | undefined = 0;
@@ -195,7 +188,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   };
 }
 
-function clientTlsOptions(t: ProfileTls | undefined): Omit<TlsClientOptions, 'timeoutMs'> {
+function clientTlsOptions(t: ClientProfile['tls']): Omit<TlsClientOptions, 'timeoutMs'> {
   if (!t) return {};
   const ciphers = t.ciphers ?? (t.securityLevel !== undefined ? `DEFAULT:@SECLEVEL=${t.securityLevel}` : undefined);
   return {
