@@ -136,6 +136,8 @@ export interface ClientProfile {
     package: 'ntlm' | 'spnego' | 'kerberos';
   };
   /** the client's TLS settings (the caller's TLS handshake uses them; the connector does no TLS) */
+  /** MAC form of its Standard RDP Security PDUs (default unsalted): FreeRDP salts from the first PDU */
+  macForm?: 'salted' | 'unsalted';
   tls?: { minVersion?: ClientTlsVersion; maxVersion?: ClientTlsVersion; securityLevel?: number; ciphers?: string };
   /** this profile's own failure wordings, tried before its family's */
   failures?: FailureRule[];
@@ -293,6 +295,7 @@ export function connectorConfigFor(profile: ClientProfile, opts: ConnectorConfig
       stopAfter,
       clientData: a.encryptionMethods ? { ...base, encryptionMethods: methodMask(a.encryptionMethods) } : base,
       ...(credssp ? { credssp } : {}),
+      ...(profile.macForm ? { activation: { macForm: profile.macForm } } : {}),
     };
   });
 }

@@ -31,6 +31,7 @@ export interface FixCandidate {
   saferAlternative?: string;
   flavor?: 'windows' | 'xrdp';
   families?: string[];
+  clients?: string[];
   lever: Lever;
   steps: string[];
   undo: string;
@@ -218,7 +219,9 @@ export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
   const works = new Map<string, Negotiated>();
   const product = s.product ?? 'unknown';
   const serverFits = (f: FixCandidate): boolean => !f.flavor || (f.flavor === s.server.flavor && (product === 'unknown' || product === f.flavor));
-  const candidates = fixCandidates().filter((f) => (f.where === 'server' ? serverFits(f) : !f.families || f.families.includes(family)));
+  const clientFits = (f: FixCandidate): boolean =>
+    (!f.families || f.families.includes(family)) && (!f.clients || f.clients.some((n) => n === s.client.name || knownProfile(n)?.name === s.client.name));
+  const candidates = fixCandidates().filter((f) => (f.where === 'server' ? serverFits(f) : clientFits(f)));
   for (const f of candidates) {
     if (s.baseline.connects && !f.hardens) continue;
     const server = f.where === 'server' ? applyServerLever(s.server, f.lever, f.id) : s.server;

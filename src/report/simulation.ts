@@ -57,8 +57,11 @@ function attemptTitle(a: SimulatedAttempt, i: number): string {
   return `connection ${i + 1}: ${req}${a.note ? ` (${a.note})` : ''}`;
 }
 
-export function renderFixes(fixes: readonly CheckedFix[], c: Colors, indent = '  '): string[] {
-  if (fixes.length === 0) return [`${indent}${c.dim('none of the fix candidates (data/fixes.yaml) makes this connection work in the simulation')}`];
+export function renderFixes(fixes: readonly CheckedFix[], c: Colors, connects: boolean, indent = '  '): string[] {
+  if (fixes.length === 0) {
+    const none = connects ? 'no candidate (data/fixes.yaml) makes this connection stronger and keeps it working' : 'none of the fix candidates (data/fixes.yaml) makes this connection work in the simulation';
+    return [`${indent}${c.dim(none)}`];
+  }
   const out: string[] = [];
   fixes.forEach((f, i) => {
     const tag = f.safety === 'safe' ? c.green('[safe]') : c.red('[weakens security]');
@@ -95,7 +98,7 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
   }
   if (fixes) {
     lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
-    lines.push(...renderFixes(fixes, c));
+    lines.push(...renderFixes(fixes, c, r.connects));
   }
   return lines.join('\n') + '\n';
 }
@@ -163,6 +166,6 @@ export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { 
     lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
   }
   lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
-  lines.push(...renderFixes(r.fixes, c));
+  lines.push(...renderFixes(r.fixes, c, r.connects));
   return lines.join('\n') + '\n';
 }
