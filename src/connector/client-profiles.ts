@@ -136,6 +136,8 @@ export interface ClientProfile {
     package: 'ntlm' | 'spnego' | 'kerberos';
   };
   /** the client's TLS settings (the caller's TLS handshake uses them; the connector does no TLS) */
+  /** ends the connection when the server selects a method it did not offer (connector refuseUnofferedMethod) */
+  refusesUnofferedMethod?: boolean;
   /** MAC form of its Standard RDP Security PDUs (default unsalted): FreeRDP salts from the first PDU */
   macForm?: 'salted' | 'unsalted';
   tls?: { minVersion?: ClientTlsVersion; maxVersion?: ClientTlsVersion; securityLevel?: number; ciphers?: string };
@@ -296,6 +298,7 @@ export function connectorConfigFor(profile: ClientProfile, opts: ConnectorConfig
       clientData: a.encryptionMethods ? { ...base, encryptionMethods: methodMask(a.encryptionMethods) } : base,
       ...(credssp ? { credssp } : {}),
       ...(profile.macForm ? { activation: { macForm: profile.macForm } } : {}),
+      ...(profile.refusesUnofferedMethod ? { refuseUnofferedMethod: true } : {}),
     };
   });
 }

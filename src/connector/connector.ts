@@ -8,6 +8,7 @@ import {
   type RdpNegRsp,
 } from '../pdu/nego.js';
 import { TPKT_HINT, type PduHint } from '../pdu/tpkt.js';
+import { encryptionMethodName } from '../pdu/server-data.js';
 import { randomBytes } from 'node:crypto';
 import { RdpCryptoError } from '../crypto/errors.js';
 import { NtlmError } from '../crypto/ntlm-error.js';
@@ -69,6 +70,13 @@ export interface ConnectorConfig {
   credssp?: CredsspClientConfig;
   /** GCC client data (CS_CORE, CS_SECURITY, CS_NET, CS_CLUSTER) for the MCS Connect Initial */
   clientData: ClientDataConfig;
+  /**
+   * End the attempt when the server selects a Standard RDP Security method that the MCS Connect
+   * Initial did not offer, NONE included, as rdesktop 1.9 does in effect: its sec.c fails on
+   * encryption level NONE and runs a FIPS selection as RC4, which the server then drops
+   * (captures xrdp-rdp-fips--rdesktop, exit 76). Absent: go on with it, as FreeRDP does.
+   */
+  refuseUnofferedMethod?: boolean;
   /** for stopAfter 'activation': MAC form, credentials; randomness is injected for tests */
   activation?: Partial<Pick<ActivationConfig, 'macForm' | 'credentials' | 'random'>>;
 }
@@ -394,6 +402,13 @@ export class ClientConnector implements Sequence<ConnectorEvent> {
         out.events.push({ type: 'received', pdu: 'MCS Connect Response', summary: mcs.summary });
         if (mcs.result !== 0) {
           this.st = { kind: 'Failed', partial, error: new ConnectorError('MCS_CONNECT_REFUSED', 'mcs', `MCS Connect Response result ${mcs.resultName}`, undefined, mcs.result) };
+          return;
+        }
+        const sec = mcs.serverSecurity;
+        const offered = this.config.clientData.encryptionMethods;
+        if (this.config.refuseUnofferedMethod && partial.selectedProtocol === PROTOCOL.RDP && sec && (sec.encryptionMethod & offered) === 0) {
+          const method = encryptionMethodName(sec.encryptionMethod);
+          this.st = { kind: 'Failed', partial, error: new ConnectorError('ENCRYPTION_METHOD_NOT_OFFERED', 'mcs', `the server selected ${method}, which this client did not offer (encryptionMethods 0x${offered.toString(16)})`, undefined, sec.encryptionMethod) };
           return;
         }
         if (this.config.stopAfter !== 'activation') {

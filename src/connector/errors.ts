@@ -46,6 +46,11 @@ export const CONNECTOR_ERROR_CODES = [
   'CREDSSP_ERROR',
   /** HYBRID_EX: the Early User Authorization Result was AUTHZ_ACCESS_DENIED (MS-RDPBCGR 2.2.10.2) */
   'ACCESS_DENIED',
+  /**
+   * Standard RDP Security: the server selected an encryption method this client did not offer
+   * (NONE included) and the client, configured to (rdesktop), does not go on with it
+   */
+  'ENCRYPTION_METHOD_NOT_OFFERED',
 ] as const;
 export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 
