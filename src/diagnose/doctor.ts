@@ -51,18 +51,28 @@ export async function doctor(o: DoctorOptions): Promise<{ result: DoctorResult; 
   });
   const inferred = inferServerPolicy(posture);
   o.onProgress?.(`simulating ${o.client.name} against ${describePolicy(inferred.policy)}`);
+  const result = await diagnoseAgainst(inferred, { host: o.host, port: o.port }, o.client, o);
+  return { result, posture, inferred };
+}
+
+/** The second half of doctor, for a server already probed and modelled (the demo asks for several clients). */
+export async function diagnoseAgainst(
+  inferred: InferredPolicy,
+  target: { host: string; port: number },
+  client: ClientProfile,
+  o: { logon?: Logon; fixes?: boolean } = {},
+): Promise<DoctorResult> {
   const logon = o.logon ?? 'valid';
-  const sim = await simulate({ client: o.client, server: inferred.policy, logon });
-  const fixes = o.fixes === false ? [] : await checkedFixes({ client: o.client, server: inferred.policy, logon, baseline: sim, product: inferred.product });
-  const result: DoctorResult = {
+  const sim = await simulate({ client, server: inferred.policy, logon });
+  const fixes = o.fixes === false ? [] : await checkedFixes({ client, server: inferred.policy, logon, baseline: sim, product: inferred.product });
+  return {
     ...sim,
-    server: `${o.host}:${o.port}`,
-    target: { host: o.host, port: o.port },
+    server: `${target.host}:${target.port}`,
+    target,
     serverModel: { description: describePolicy(inferred.policy), product: inferred.product },
     evidence: inferred.evidence,
     assumptions: inferred.assumptions,
     differences: inferred.differences,
     fixes,
   };
-  return { result, posture, inferred };
 }

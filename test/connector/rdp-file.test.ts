@@ -65,7 +65,7 @@ describe('.rdp files', () => {
     const r = readRdpFile(fixture('credssp-off.rdp'), { file: 'credssp-off.rdp' });
     assert.deepEqual(
       r.profile.attempts.map((a) => a.requestedProtocols),
-      [['SSL']],
+      [['SSL'], ['RDP']], // the base's fallback to Standard RDP Security stays
     );
     assert.equal(r.profile.credssp, undefined);
     assert.deepEqual(r.profile.accepts, ['RDP', 'SSL']);
@@ -90,7 +90,7 @@ describe('.rdp files', () => {
     assert.deepEqual(r.target, { host: '10.20.30.40' });
     assert.deepEqual(
       r.profile.attempts.map((a) => a.requestedProtocols),
-      [['SSL', 'HYBRID', 'HYBRID_EX']],
+      [['SSL', 'HYBRID', 'HYBRID_EX'], ['RDP']],
     );
   });
 
