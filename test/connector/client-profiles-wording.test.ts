@@ -102,4 +102,47 @@ describe('clientFailureWording', () => {
     assert.equal(clientFailureWording(m, 'CREDSSP_LOGON_FAILED', 'credssp', 'STATUS_SOMETHING_ELSE').explain, 'mstsc-authentication-error');
     assert.equal(clientFailureWording(m, 'DECODE_ERROR', 'activation').explain, 'mstsc-internal-error');
   });
+
+  it('FreeRDP 3: its own negotiation line, the same exit codes as 2.11 (SDL_EXIT_*)', () => {
+    const x = clientProfile('freerdp-3');
+    const neg = clientFailureWording(x, 'SSL_NOT_ALLOWED_BY_SERVER', 'x224');
+    assert.deepEqual([neg.code, neg.exitCode], ['ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED', 133]);
+    assert.match(neg.message, /^Error: SSL_NOT_ALLOWED_BY_SERVER\n/);
+    assert.doesNotMatch(neg.message, /Protocol Security Negotiation Failure/, '3.x logs it only when no error was set');
+    assert.ok(neg.unverified);
+    // the rest falls through to the family's (2.11) rules, whose exit codes 3.x shares
+    assert.equal(clientFailureWording(x, 'TLS_HANDSHAKE_FAILED', 'tls').exitCode, 143);
+    assert.equal(clientFailureWording(x, 'CREDSSP_LOGON_FAILED', 'credssp', 'STATUS_LOGON_FAILURE').exitCode, 134);
+    assert.deepEqual(clientFailureWording(clientProfile('sdl-freerdp'), 'SSL_NOT_ALLOWED_BY_SERVER', 'x224'), neg);
+  });
+
+  it('PAM proxy: the vendor negotiation error for any RDP_NEG_FAILURE, FreeRDP names otherwise', () => {
+    for (const name of ['pam-proxy', 'pam-proxy-rdp-security']) {
+      const p = clientProfile(name);
+      const neg = clientFailureWording(p, 'SSL_NOT_ALLOWED_BY_SERVER', 'x224');
+      assert.equal(neg.code, 'ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED');
+      assert.match(neg.message, /The connection failed at negotiating security settings/);
+      assert.equal(neg.explain, 'freerdp-security-nego-connect-failed');
+      assert.equal(clientFailureWording(p, 'UNEXPECTED_PROTOCOL', 'x224').code, 'ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED');
+      assert.equal(clientFailureWording(p, 'TLS_HANDSHAKE_FAILED', 'tls').code, 'ERRCONNECT_TLS_CONNECT_FAILED');
+      const other = clientFailureWording(p, 'MAC_MISMATCH', 'licensing');
+      assert.equal(other.code, 'ERRCONNECT_CONNECT_TRANSPORT_FAILED');
+      assert.ok(other.unverified, 'the fallback says it is not known');
+    }
+  });
+
+  it('macOS: 0x207 for a failed TLS or CredSSP handshake, 0x204 when the connection drops', () => {
+    for (const name of ['macos-rd-10', 'macos', 'macos-rd-10-no-credssp']) {
+      const m = clientProfile(name);
+      const tls = clientFailureWording(m, 'TLS_HANDSHAKE_FAILED', 'tls');
+      assert.deepEqual([tls.code, tls.explain], ['0x207', 'mstsc-0x207']);
+      assert.match(tls.message, /Error code: 0x207$/);
+      // the dialog text is one the catalogue recognises for that entry
+      assert.ok(errorCatalogue().entries.get('mstsc-0x207')?.phrases?.some((ph) => tls.message.includes(ph)));
+      assert.equal(clientFailureWording(m, 'CREDSSP_ORACLE_REMEDIATION', 'credssp').code, '0x207');
+      assert.equal(clientFailureWording(m, 'TRANSPORT_CLOSED', 'x224').code, '0x204');
+      assert.ok(clientFailureWording(m, 'HYBRID_REQUIRED_BY_SERVER', 'x224').unverified);
+      assert.equal(clientFailureWording(m, 'TRANSPORT_CLOSED', 'x224').exitCode, undefined, 'a GUI client has no exit code');
+    }
+  });
 });
