@@ -91,7 +91,7 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
   } else if (r.failure) {
     const f = r.failure;
     lines.push(`${c.red(c.bold('FAILS'))}: ${describeFailure(f)}: ${f.reason}`);
-    lines.push(`  the client shows: ${c.bold(f.clientMessage)}`);
+    lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
     const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
     lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
@@ -160,7 +160,7 @@ export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { 
   } else if (r.failure) {
     const f = r.failure;
     lines.push(`${c.red(c.bold('WILL FAIL'))}: ${describeFailure(f)}: ${f.reason}`);
-    lines.push(`  the client shows: ${c.bold(f.clientMessage)}`);
+    lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
     const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
     lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
