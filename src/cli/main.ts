@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDoctor } from './doctor-command.js';
 import { registerExplain } from './explain-command.js';
+import { registerProfiles } from './profiles-command.js';
 import { EXIT, registerProbe } from './probe-command.js';
 import { registerServe } from './serve-command.js';
 import { registerSimulate } from './simulate-command.js';
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   registerExplain(program);
   registerSimulate(program);
   registerDoctor(program);
+  registerProfiles(program);
   program
     .command('demo')
     .description('start a real RDP server on loopback and probe it (what `npm start` runs)')

@@ -21,7 +21,10 @@ export function describeNegotiated(n: Negotiated): string {
   const parts = [n.protocol === 'SSL' ? 'TLS' : n.protocol === 'RDP' ? 'Standard RDP Security' : n.protocol === 'HYBRID' ? 'NLA (CredSSP)' : n.protocol === 'HYBRID_EX' ? 'NLA (CredSSP, HYBRID_EX)' : n.protocol];
   if (n.tlsVersion) parts.push(n.tlsVersion);
   if (n.credsspVersion !== undefined) parts.push(`CredSSP ${n.credsspVersion}`);
-  if (n.protocol === 'RDP' && n.encryptionMethod) parts.push(`${n.encryptionMethod} RC4/FIPS, level ${n.encryptionLevel}`.replace('NONE RC4/FIPS', 'no encryption'));
+  if (n.protocol === 'RDP' && n.encryptionMethod) {
+    const m = n.encryptionMethod;
+    parts.push(`${m === 'NONE' ? 'no encryption' : m === 'FIPS' ? 'FIPS 140-1 (3DES)' : `${m.replace('BIT', '-bit')} RC4`}, level ${n.encryptionLevel}`);
+  }
   return parts.join(', ');
 }
 
@@ -167,5 +170,24 @@ export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { 
   }
   lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
   lines.push(...renderFixes(r.fixes, c, r.connects));
+  return lines.join('\n') + '\n';
+}
+
+/** One short block per client: will it connect, what it shows if not, the safest checked fix. */
+export function renderDiagnosisSummary(results: readonly DoctorResult[], opts: SimulationRenderOptions): string {
+  const c = pc.createColors(opts.color);
+  const lines: string[] = ['', c.bold(c.cyan('# which clients get in (simulated against the server as probed; rdpsec doctor HOST --client C for one)'))];
+  for (const r of results) {
+    if (r.connects && r.negotiated) {
+      lines.push(`${c.green('connects')}  ${r.client}: ${describeNegotiated(r.negotiated)}`);
+      for (const risk of r.risks) lines.push(`          ${c.yellow('risk:')} ${risk.summary}`);
+    } else if (r.failure) {
+      const code = [r.failure.clientCode, r.failure.exitCode !== null ? `exit ${r.failure.exitCode}` : null].filter(Boolean).join(', ');
+      lines.push(`${c.red('fails')}     ${r.client}: ${describeFailure(r.failure)}${code ? ` (${code})` : ''}`);
+      lines.push(`          shows: ${r.failure.clientMessage.split('\n')[0]}`);
+    }
+    const best = r.fixes[0];
+    if (best) lines.push(`          ${best.safety === 'safe' ? c.green('fix:') : c.red('fix (weakens security):')} ${best.summary}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -4,9 +4,7 @@
  * the target parser. Only loopback is ever contacted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parsePort, parseTarget, UsageError } from '../../src/cli/target.js';
 import { EXIT, parseUser } from '../../src/cli/probe-command.js';
@@ -16,37 +14,7 @@ import { parseUsersFile } from '../../src/policy/users-file.js';
 import { serve } from '../../src/serve/server.js';
 import { closedPort } from '../transport/helpers.js';
 
-const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], timeoutMs = 10_000, env: Record<string, string | undefined> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { cli } from './run-cli.js';
 
 /** True when nothing listens on 127.0.0.1:port (the connection is refused). */
 function refused(port: number): Promise<boolean> {
