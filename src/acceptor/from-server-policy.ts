@@ -31,7 +31,7 @@ export interface AcceptorPolicyOptions {
 }
 
 /** A server that offers CredSSP and says nothing more about it: a patched one, Mitigated. */
-const DEFAULT_CREDSSP: CredsspPolicy = { versions: [2, 3, 4, 5, 6], checkNonce: false, allowEncryptionOracle: 1 };
+export const DEFAULT_CREDSSP: CredsspPolicy = { versions: [2, 3, 4, 5, 6], checkNonce: false, allowEncryptionOracle: 1 };
 
 /**
  * The acceptor's view of a ServerPolicy: the policy module decides (negotiation and method

@@ -8,8 +8,10 @@ import { UsageError } from './target.js';
 
 export interface ResolvedClient {
   profile: ClientProfile;
-  /** what the input's settings did (or could not do) to the profile, one line each */
+  /** what the input's settings did to the profile, one line each */
   notes: string[];
+  /** settings of the input the simulation does not reproduce (an RD Gateway, a TLS level...), and ignored ones that matter */
+  notModelled: string[];
   /** the server the input names (`full address:s:`, `/v:`), for `doctor` */
   target?: { host: string; port?: number };
 }
@@ -17,7 +19,7 @@ export interface ResolvedClient {
 /** `--client`: a profile name, or a file the user has (.rdp, an xfreerdp command line, a client .reg). */
 export function resolveClient(spec: string, readFile: (path: string) => Uint8Array, base?: string): ResolvedClient {
   const p = clientProfiles().get(spec);
-  if (p) return { profile: p, notes: [] };
+  if (p) return { profile: p, notes: [], notModelled: [] };
   let bytes: Uint8Array;
   try {
     bytes = readFile(spec);
@@ -27,8 +29,15 @@ export function resolveClient(spec: string, readFile: (path: string) => Uint8Arr
   }
   try {
     const r = readClientInput(bytes, { file: spec, ...(base ? { base } : {}) });
-    const notes = r.notes.map((n) => `${n.setting}=${n.value}: ${n.effect}${n.modelled ? '' : ' (not modelled)'}`);
-    return { profile: r.profile, notes, ...(r.target ? { target: r.target } : {}) };
+    const notes = r.notes.filter((n) => n.modelled).map((n) => `${n.setting}=${n.value}: ${n.effect}`);
+    const notModelled = [
+      ...r.notes.filter((n) => !n.modelled).map((n) => `${n.setting}=${n.value}: ${n.effect}`),
+      // what was left out and may matter; not the settings known to be unrelated, the target, or secrets
+      ...r.ignored
+        .filter((i) => !/not a security (setting|option)|kept as the target|the server port|secret|never kept/.test(i.reason))
+        .map((i) => `${i.setting}${i.value !== undefined ? `=${i.value}` : ''}: ignored (${i.reason})`),
+    ];
+    return { profile: r.profile, notes, notModelled, ...(r.target ? { target: r.target } : {}) };
   } catch (err) {
     if (err instanceof PolicyError || err instanceof DataError) throw new UsageError(err.message);
     throw err;

@@ -3,6 +3,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFi
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerPolicy } from '../policy/server-policy.js';
+import { serverCredsspOverrides, type ServerCredsspOverrides } from './credssp-options.js';
 import { parsePort, UsageError } from './target.js';
 
 interface ServeCliOptions {
@@ -32,18 +33,7 @@ interface ServeCliOptions {
 
 /** --credssp-version, --allow-encryption-oracle, --restricted-admin, --ntlm-computer, --ntlm-domain. */
 function credsspOptions(o: ServeCliOptions) {
-  const credssp: { versions?: number[]; checkNonce?: boolean; allowEncryptionOracle?: 0 | 1 | 2; restrictedAdmin?: boolean; redirectedAuthentication?: boolean } = {};
-  if (o.credsspVersion !== undefined) {
-    const v = Number(o.credsspVersion);
-    if (!Number.isInteger(v) || v < 2 || v > 6) throw new UsageError('--credssp-version takes 2 to 6 (5 and 6 have the CVE-2018-0886 fix)');
-    credssp.versions = Array.from({ length: v - 1 }, (_, i) => i + 2);
-  }
-  if (o.allowEncryptionOracle !== undefined) {
-    const v = Number(o.allowEncryptionOracle);
-    if (v !== 0 && v !== 1 && v !== 2) throw new UsageError('--allow-encryption-oracle takes 0 (Force Updated Clients), 1 (Mitigated) or 2 (Vulnerable)');
-    credssp.allowEncryptionOracle = v;
-    credssp.checkNonce = v === 0;
-  }
+  const credssp: ServerCredsspOverrides & { restrictedAdmin?: boolean; redirectedAuthentication?: boolean } = serverCredsspOverrides(o);
   if (o.restrictedAdmin) credssp.restrictedAdmin = true;
   if (o.remoteCredentialGuard) credssp.redirectedAuthentication = true;
   const name = o.ntlmComputer;

@@ -21,6 +21,8 @@ interface SimulateCliOptions {
   matrix?: boolean;
   fixes: boolean;
   color?: boolean;
+  credsspVersion?: string;
+  allowEncryptionOracle?: string;
 }
 
 const LOGONS = ['valid', 'wrong-password', 'none'] as const;
@@ -31,6 +33,8 @@ export function registerSimulate(program: Command): void {
     .description('run a client profile against a server policy in memory (real connector, real acceptor, real TLS): outcome, exchange, what the client shows, fixes')
     .option('--client <profile|file>', 'a client profile (rdpsec profiles), a .rdp file, an xfreerdp command line in a file, or a .reg of the client')
     .option('--server <preset|file>', 'a server preset, an xrdp.ini, or a `reg export` of the RDP-Tcp key')
+    .option('--credssp-version <n>', "the server's highest CredSSP version: 2-4 as a host before the March 2018 update, 5-6 patched")
+    .option('--allow-encryption-oracle <n>', "the server's AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable")
     .option('--logon <kind>', `the credentials the client gives: ${LOGONS.join(', ')}`, 'valid')
     .option('--matrix', 'every client against --server, every preset against --client, or all of both')
     .option('--no-fixes', 'do not try the fix candidates')
@@ -41,6 +45,14 @@ export function registerSimulate(program: Command): void {
       if (!LOGONS.includes(logon)) throw new UsageError(`--logon takes ${LOGONS.join(', ')}`);
       if (!o.matrix && (!o.client || !o.server)) throw new UsageError('simulate needs --client and --server (or --matrix)');
       const { resolveClient, resolveServer } = await import('./inputs.js');
+      const { serverCredsspOverrides } = await import('./credssp-options.js');
+      const overrides = serverCredsspOverrides(o);
+      const { DEFAULT_CREDSSP } = await import('../acceptor/from-server-policy.js');
+      /** the server as given, with --credssp-version / --allow-encryption-oracle applied */
+      const serverFrom = (spec: string) => {
+        const p = resolveServer(spec, readFileSync);
+        return Object.keys(overrides).length ? { ...p, credssp: { ...DEFAULT_CREDSSP, ...p.credssp, ...overrides } } : p;
+      };
       const { simulate } = await import('../simulate/simulate.js');
       const { wantColor } = await import('../report/terminal.js');
       const color = o.color !== false && wantColor(process.stdout);
@@ -54,7 +66,7 @@ export function registerSimulate(program: Command): void {
         const { presetNames, preset } = await import('../policy/presets.js');
         const { renderMatrix } = await import('../report/simulation.js');
         const clients = o.client ? [resolveClient(o.client, readFileSync).profile] : [...clientProfiles().values()];
-        const servers = o.server ? [resolveServer(o.server, readFileSync)] : presetNames().map((n) => preset(n));
+        const servers = o.server ? [serverFrom(o.server)] : presetNames().map((n) => preset(n));
         const cells = [];
         for (const client of clients) {
           for (const server of servers) {
@@ -68,8 +80,8 @@ export function registerSimulate(program: Command): void {
         return;
       }
 
-      const { profile, notes } = resolveClient(o.client!, readFileSync);
-      const server = resolveServer(o.server!, readFileSync);
+      const { profile, notes, notModelled } = resolveClient(o.client!, readFileSync);
+      const server = serverFrom(o.server!);
       const result = await simulate({ client: profile, server, logon });
       let fixes;
       if (o.fixes) {
@@ -77,10 +89,11 @@ export function registerSimulate(program: Command): void {
         fixes = await checkedFixes({ client: profile, server, logon, baseline: result });
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ...result, ...(notes.length ? { clientNotes: notes } : {}), serverWarnings: server.warnings, fixes: fixes ?? [] }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...result, ...(notes.length ? { clientNotes: notes } : {}), ...(notModelled.length ? { notSimulated: notModelled } : {}), serverWarnings: server.warnings, fixes: fixes ?? [] }, null, 2) + '\n');
       } else {
         const { renderSimulation } = await import('../report/simulation.js');
         for (const n of notes) process.stdout.write(`client input: ${n}\n`);
+        for (const n of notModelled) process.stdout.write(`NOT SIMULATED: ${n}\n`);
         for (const w of server.warnings) process.stdout.write(`server input: ${w.message}\n`);
         process.stdout.write(renderSimulation(result, fixes, { color, width }));
       }

@@ -3,7 +3,7 @@ import { DataError, loadData } from '../data/load.js';
 import { fromWindowsFlags } from '../policy/windows-settings.js';
 import { fromXrdpSettings, type XrdpIniValues } from '../policy/xrdp-ini.js';
 import { sortTlsVersions, tlsRange, type ServerPolicy, type TlsVersion } from '../policy/server-policy.js';
-import { simulate, type Logon, type Negotiated, type SimulationResult } from '../simulate/simulate.js';
+import { risksOf, simulate, type Logon, type Negotiated, type Risk, type SimulationResult } from '../simulate/simulate.js';
 import type { FixSafety } from './explain-catalogue.js';
 
 /**
@@ -51,6 +51,8 @@ export interface CheckedFix {
   undo: string;
   /** what the simulated connection negotiates with this change */
   result: Negotiated;
+  /** what is still weak about that connection */
+  risks: Risk[];
   source: string;
 }
 
@@ -183,16 +185,26 @@ function stripKind<T extends { kind: string }>(l: T): Omit<T, 'kind'> {
   return rest;
 }
 
-/** Protocol strength for "still connects, and over a stronger layer". */
+/** Strength of what was negotiated, compared field by field in this order. */
 const PROTOCOL_RANK: Record<string, number> = { RDP: 0, SSL: 1, HYBRID: 2, HYBRID_EX: 3 };
 const LEVEL_RANK: Record<string, number> = { NONE: 0, LOW: 1, CLIENT_COMPATIBLE: 2, HIGH: 3, FIPS: 4 };
+const TLS_RANK: Record<string, number> = { TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 
+function strength(n: Negotiated): number[] {
+  return [
+    PROTOCOL_RANK[n.protocol] ?? 0,
+    // the CVE-2018-0886 fix: versions 5 and up bind with the hash
+    n.credsspVersion !== undefined && n.credsspVersion >= 5 ? 1 : 0,
+    TLS_RANK[n.tlsVersion ?? ''] ?? 0,
+    n.protocol === 'RDP' ? (LEVEL_RANK[n.encryptionLevel ?? ''] ?? 0) : 0,
+  ];
+}
+
+/** a is stronger than b: the first field that differs is higher */
 function stronger(a: Negotiated, b: Negotiated): boolean {
-  const pa = PROTOCOL_RANK[a.protocol] ?? 0;
-  const pb = PROTOCOL_RANK[b.protocol] ?? 0;
-  if (pa !== pb) return pa > pb;
-  if (a.protocol === 'RDP') return (LEVEL_RANK[a.encryptionLevel ?? ''] ?? 0) > (LEVEL_RANK[b.encryptionLevel ?? ''] ?? 0);
-  if (a.credsspVersion !== undefined && b.credsspVersion !== undefined) return a.credsspVersion > b.credsspVersion;
+  const x = strength(a);
+  const y = strength(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
   return false;
 }
 
@@ -234,10 +246,17 @@ export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
   }
   const byId = new Map(fixCandidates().map((f) => [f.id, f]));
   const out: CheckedFix[] = [];
-  for (const safety of ['safe', 'weakens-security'] as const) {
+  // safe fixes first, in the catalogue's order; then the weakening ones, those that weaken one
+  // client's connections before those that weaken the server for every client
+  const classes: [FixSafety, ('client' | 'server')[]][] = [
+    ['safe', ['server', 'client']],
+    ['weakens-security', ['client']],
+    ['weakens-security', ['server']],
+  ];
+  for (const [safety, wheres] of classes) {
     for (const f of candidates) {
       const result = works.get(f.id);
-      if (!result || f.safety !== safety) continue;
+      if (!result || f.safety !== safety || !wheres.includes(f.where)) continue;
       const alt = f.saferAlternative ? byId.get(f.saferAlternative) : undefined;
       out.push({
         id: f.id,
@@ -249,6 +268,7 @@ export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
         steps: f.steps,
         undo: f.undo,
         result,
+        risks: risksOf(result),
         source: f.source,
       });
     }

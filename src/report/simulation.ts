@@ -28,6 +28,12 @@ export function describeNegotiated(n: Negotiated): string {
   return parts.join(', ');
 }
 
+/** What to give `rdpsec explain` for this failure: the client's code, else its first words (quoted). */
+function explainArgument(f: SimulatedFailure): string {
+  if (f.clientCode) return f.clientCode;
+  return JSON.stringify(f.clientMessage.split('\n')[0]!.slice(0, 80));
+}
+
 export function describeFailure(f: SimulatedFailure): string {
   return `${f.code}${f.detail ? ` (${f.detail})` : ''} at ${f.stage}`;
 }
@@ -70,6 +76,7 @@ export function renderFixes(fixes: readonly CheckedFix[], c: Colors, connects: b
     const tag = f.safety === 'safe' ? c.green('[safe]') : c.red('[weakens security]');
     out.push(`${indent}${i + 1}. ${tag} ${f.where}: ${f.summary}`);
     out.push(`${indent}   ${c.dim(`simulated: connects with ${describeNegotiated(f.result)}`)}`);
+    for (const risk of f.risks) out.push(`${indent}   ${c.yellow('still:')} ${risk.summary}`);
     if (f.weakens) out.push(`${indent}   ${c.red('weakens:')} ${f.weakens}`);
     if (f.saferAlternative) out.push(`${indent}   ${c.yellow('prefer:')} ${f.saferAlternative.summary}${f.saferAlternative.works ? '' : ' (not enough on its own here)'}`);
     for (const s of f.steps) out.push(`${indent}   - ${s}`);
@@ -97,7 +104,7 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
     lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
     const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
-    lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
+    lines.push(`  more: rdpsec explain ${explainArgument(f)}`);
   }
   if (fixes) {
     lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
@@ -166,7 +173,7 @@ export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { 
     lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
     const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
-    lines.push(`  more: rdpsec explain ${f.clientCode ?? f.code}`);
+    lines.push(`  more: rdpsec explain ${explainArgument(f)}`);
   }
   lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
   lines.push(...renderFixes(r.fixes, c, r.connects));
