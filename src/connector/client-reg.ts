@@ -27,6 +27,8 @@ const HKLM = 'HKEY_LOCAL_MACHINE';
 const CREDSSP = `${HKLM}\\SOFTWARE\\MICROSOFT\\WINDOWS\\CURRENTVERSION\\POLICIES\\SYSTEM\\CREDSSP\\PARAMETERS`;
 const LSA = `${HKLM}\\SYSTEM\\CURRENTCONTROLSET\\CONTROL\\LSA`;
 const PROVIDERS = `${HKLM}\\SYSTEM\\CURRENTCONTROLSET\\CONTROL\\SECURITYPROVIDERS`;
+/** mstsc's per-user settings: RDGClientTransport picks the RD Gateway transport (fact sheet §6) */
+const TS_CLIENT = normalizeKeyPath('HKEY_CURRENT_USER\\Software\\Microsoft\\Terminal Server Client');
 
 /** A client's CredSSP keys fit in a few KiB. */
 export const MAX_CLIENT_REG_BYTES = 1024 * 1024;
@@ -114,6 +116,11 @@ export function readClientReg(input: string | Uint8Array | RegFile, opts: Client
         const list = e.value.type === 'string' ? e.value.value.split(',').map((s) => s.trim().toLowerCase()) : [];
         reading.xpCredsspProvider = { ...reading.xpCredsspProvider, credsspDll: list.includes('credssp.dll') };
         note('SecurityProviders', e, `${reading.xpCredsspProvider.credsspDll ? 'lists' : 'does not list'} credssp.dll: on Windows XP SP3 the other half of turning CredSSP on (KB951608): recorded only`, false);
+      } else if (path === TS_CLIENT && name === 'RDGCLIENTTRANSPORT') {
+        const n = e.value.type === 'dword' ? e.value.value : undefined;
+        const transport = n === 1 ? 'the legacy RPC-over-HTTP transport' : 'the HTTP transport (the default; RPC-over-HTTP as its fallback)';
+        note('Terminal Server Client', e, `RD Gateway transport: ${transport}; RD Gateway transports (MS-TSGU) are future work, not simulated`, false);
+        notModelled.push(`RDGClientTransport=${n ?? e.raw}: the RD Gateway transport is not simulated.`);
       } else {
         ignored.push({ setting: setting(k.path, e), value: e.raw.slice(0, 200), reason: 'not a client CredSSP setting we read', line: e.line });
       }

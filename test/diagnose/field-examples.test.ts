@@ -304,14 +304,16 @@ describe('field example 5: Windows 10 through an RD Gateway behind a proxy (not 
     assert.equal(s.negotiated?.protocol, 'HYBRID_EX');
   });
 
-  it('the client .reg: LmCompatibilityLevel 2 is recorded (NTLMv1, no channel bindings) but not modelled; RDGClientTransport is ignored', () => {
+  it('the client .reg: LmCompatibilityLevel 2 is recorded (NTLMv1, no channel bindings) but not modelled; RDGClientTransport is read and marked not simulated', () => {
     const r = clientFile('gateway-client.reg');
     assert.equal(r.form, 'reg');
     const lm = r.notes.find((n) => n.setting === 'Lsa\\LmCompatibilityLevel');
     assert.ok(lm);
     assert.equal(lm.modelled, false);
     assert.match(lm.effect, /NTLMv1, which has no channel bindings/);
-    assert.ok(r.ignored.some((i) => i.setting.endsWith('Terminal Server Client\\RDGClientTransport')));
+    const gt = r.notes.find((n) => n.setting.endsWith('Terminal Server Client\\RDGClientTransport'));
+    assert.equal(gt?.modelled, false);
+    assert.match(gt?.effect ?? '', /RPC-over-HTTP/);
   });
 
   it('explain 0x03000017 (security package error in the transport layer): the proxy first, then RDGClientTransport=1 (RPC over HTTP), both safe', () => {
