@@ -168,7 +168,8 @@ export function registerServe(program: Command): void {
         }
       }
       const tls = await certificate(o, policy);
-      for (const w of policy.warnings) process.stderr.write(`rdpsec serve: ${policy.name}: ${w.message}\n`);
+      // a warning read from a file already names it (file:line: key: ...)
+      for (const w of policy.warnings) process.stderr.write(`rdpsec serve: ${w.message.startsWith(policy.name) ? w.message : `${policy.name}: ${w.message}`}\n`);
       const listeners = await serve({
         host: o.host,
         ports,
