@@ -28,10 +28,13 @@ export interface FixCandidate {
   safety: FixSafety;
   hardens?: boolean;
   weakens?: string;
-  saferAlternative?: string;
+  /** the candidate(s) to prefer, most general last */
+  saferAlternative?: string | string[];
   flavor?: 'windows' | 'xrdp';
   families?: string[];
   clients?: string[];
+  clientWithoutCredssp?: true;
+  notClients?: string[];
   lever: Lever;
   steps: string[];
   undo: string;
@@ -68,12 +71,16 @@ export function fixCandidates(): FixCandidate[] {
     ids.add(f.id);
   }
   for (const f of doc.fixes) {
-    if (f.saferAlternative && !ids.has(f.saferAlternative)) throw new DataError(`data/fixes.yaml: ${f.id}: saferAlternative ${f.saferAlternative} is not a fix id`);
+    for (const alt of alternatives(f)) if (!ids.has(alt)) throw new DataError(`data/fixes.yaml: ${f.id}: saferAlternative ${alt} is not a fix id`);
     if (f.where === 'server' && f.families) throw new DataError(`data/fixes.yaml: ${f.id}: a server fix names no client families`);
     if (f.where === 'client' && f.flavor) throw new DataError(`data/fixes.yaml: ${f.id}: a client fix names no server flavor`);
   }
   cache = doc.fixes;
   return cache;
+}
+
+function alternatives(f: FixCandidate): string[] {
+  return f.saferAlternative === undefined ? [] : typeof f.saferAlternative === 'string' ? [f.saferAlternative] : f.saferAlternative;
 }
 
 /** The policy with the lever pulled, or undefined when the lever does not fit this server. */
@@ -232,7 +239,10 @@ export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
   const product = s.product ?? 'unknown';
   const serverFits = (f: FixCandidate): boolean => !f.flavor || (f.flavor === s.server.flavor && (product === 'unknown' || product === f.flavor));
   const clientFits = (f: FixCandidate): boolean =>
-    (!f.families || f.families.includes(family)) && (!f.clients || f.clients.some((n) => n === s.client.name || knownProfile(n)?.name === s.client.name));
+    (!f.families || f.families.includes(family)) &&
+    (!f.clients || f.clients.some((n) => n === s.client.name || knownProfile(n)?.name === s.client.name)) &&
+    (!f.clientWithoutCredssp || s.client.credssp === undefined) &&
+    !f.notClients?.some((n) => n === s.client.name || knownProfile(n)?.name === s.client.name);
   const candidates = fixCandidates().filter((f) => (f.where === 'server' ? serverFits(f) : clientFits(f)));
   for (const f of candidates) {
     if (s.baseline.connects && !f.hardens) continue;
@@ -257,7 +267,10 @@ export async function checkedFixes(s: FixSearch): Promise<CheckedFix[]> {
     for (const f of candidates) {
       const result = works.get(f.id);
       if (!result || f.safety !== safety || !wheres.includes(f.where)) continue;
-      const alt = f.saferAlternative ? byId.get(f.saferAlternative) : undefined;
+      // the safer fix to name: the first that works here, else the first that applies to this client
+      const alts = alternatives(f);
+      const altId = alts.find((id) => works.has(id)) ?? alts.find((id) => candidates.some((c) => c.id === id)) ?? alts[0];
+      const alt = altId ? byId.get(altId) : undefined;
       out.push({
         id: f.id,
         summary: f.summary,
