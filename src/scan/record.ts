@@ -1,0 +1,79 @@
+import type { Finding, Posture } from '../probe/posture.js';
+import type { ExchangeLine } from '../simulate/run-pair.js';
+import type { Negotiated, SimulatedFailure } from '../simulate/simulate.js';
+
+/**
+ * What `rdpsec scan` produces for one endpoint (host:port), in the order it goes through the
+ * pipeline: streamed as one JSON line (`--json`), stored in the history (src/store), rendered in
+ * the terminal table and the HTML report. One shape for all of them.
+ */
+export const SCAN_RECORD_VERSION = 1;
+
+export interface ScanTarget {
+  host: string;
+  port: number;
+  /** the target text it was expanded from ("10.0.0.0/30", "web1:3389-3390", a line of -f FILE) */
+  input: string;
+}
+
+/** Why an endpoint has no posture: the transport kinds of a probe (refused, reset, timeout, ...). */
+export interface ScanError {
+  kind: string;
+  /** where it happened: connect, negotiation, tls, credssp */
+  phase: string;
+  message: string;
+}
+
+/** Would this client connect (doctor's simulation against the policy inferred from the posture). */
+export interface ClientVerdict {
+  client: string;
+  connects: boolean;
+  negotiated: Negotiated | null;
+  failure: SimulatedFailure | null;
+  /** each connection the client made, for the sequence diagrams */
+  exchanges: ExchangeLine[][];
+  /** the safest checked fix, if it fails */
+  fix?: { id: string; summary: string; safety: 'safe' | 'weakens-security' };
+}
+
+/** The terminal table's columns, computed from the posture (summary.ts). */
+export interface HostSummary {
+  /** the protocols the server accepted, by name (RDP, SSL, HYBRID, HYBRID_EX, ...) */
+  protocols: string[];
+  /** true: only CredSSP gets in; false: something else does; null: unknown */
+  nlaRequired: boolean | null;
+  /** "TLSv1.2..TLSv1.3"; null without TLS */
+  tlsRange: string | null;
+  /** the weakest Standard RDP Security method accepted (40BIT ...), or null when none is */
+  weakestEncryption: string | null;
+  /** TLS certificate notAfter (ISO), null without one */
+  certificateExpires: string | null;
+  worstFinding: { id: string; severity: Finding['severity'] } | null;
+}
+
+export interface HostScanRecord {
+  version: typeof SCAN_RECORD_VERSION;
+  target: ScanTarget;
+  startedAt: string;
+  durationMs: number;
+  /** how many times the probe ran (timeouts are retried) */
+  tries: number;
+  status: 'ok' | 'unreachable' | 'error';
+  error?: ScanError;
+  /** with its findings; null when unreachable */
+  posture: Posture | null;
+  summary: HostSummary | null;
+  clients?: ClientVerdict[];
+}
+
+/** A whole scan as the history keeps it. */
+export interface ScanMeta {
+  id: number;
+  startedAt: string;
+  finishedAt: string | null;
+  /** the target texts as given */
+  targets: string[];
+  /** the options that shape the results (clients, timeouts, handshake) */
+  options: Record<string, unknown>;
+  rdpsecVersion: string;
+}
