@@ -77,3 +77,28 @@ export interface ScanMeta {
   options: Record<string, unknown>;
   rdpsecVersion: string;
 }
+
+/** One change of an endpoint between two scans (src/scan/diff.ts). */
+export interface PostureChange {
+  /** what changed: "protocol.SSL", "tls.TLSv1", "nla", "certificate", "finding.rc4-40bit-accepted", "client.freerdp-2" ... */
+  field: string;
+  before: string | null;
+  after: string | null;
+  /** for security: better (a weak thing gone), worse (a weak thing appeared), neutral */
+  direction: 'better' | 'worse' | 'neutral';
+  /** one sentence for people: "stopped accepting TLS 1.0" */
+  text: string;
+}
+
+/** What changed between two scans, endpoint by endpoint. */
+export interface ScanDiff {
+  from: Pick<ScanMeta, 'id' | 'startedAt'>;
+  to: Pick<ScanMeta, 'id' | 'startedAt'>;
+  /** endpoints only in the newer scan */
+  appeared: ScanTarget[];
+  /** endpoints only in the older scan (a host that disappeared) */
+  disappeared: ScanTarget[];
+  /** endpoints reachable before and not now, or the reverse, are `changed` with field "reachable" */
+  changed: { target: ScanTarget; changes: PostureChange[] }[];
+  unchanged: number;
+}
