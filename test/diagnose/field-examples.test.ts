@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import { DEFAULT_CREDSSP } from '../../src/acceptor/from-server-policy.js';
 import { readClientInput, type ClientReading } from '../../src/connector/client-input.js';
 import { clientProfile, type ClientProfile } from '../../src/connector/client-profiles.js';
 import type { RdpFileReading } from '../../src/connector/rdp-file.js';
@@ -23,6 +24,7 @@ import { checkedFixes, fixCandidates, type CheckedFix } from '../../src/diagnose
 import { preset } from '../../src/policy/presets.js';
 import { serverPolicyFromInput, type ServerInputKind } from '../../src/policy/server-input.js';
 import type { ServerPolicy } from '../../src/policy/server-policy.js';
+import { describeNegotiated, renderSimulation } from '../../src/report/simulation.js';
 import { simulate, type SimulationResult } from '../../src/simulate/simulate.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,6 +40,16 @@ function server(spec: string, kind: ServerInputKind): ServerPolicy {
   const r = serverPolicyFromInput(spec, readFromRoot);
   assert.equal(r.kind, kind);
   return r.policy;
+}
+
+/** `--credssp-version N` on top of a server (src/cli/credssp-options.ts): it speaks versions 2..N. */
+function withCredsspVersion(p: ServerPolicy, n: number): ServerPolicy {
+  return { ...p, credssp: { ...DEFAULT_CREDSSP, ...p.credssp, versions: Array.from({ length: n - 1 }, (_, i) => i + 2) } };
+}
+
+/** The risk ids a checked fix still leaves (the `still:` lines, `fixes[].risks`). */
+function stillIds(f: CheckedFix): string[] {
+  return f.risks.map((r) => r.id);
 }
 
 /** A client file as `--client FILE` reads it. */
@@ -140,6 +152,9 @@ describe('field example 1: a PAM proxy gets ERRCONNECT_SECURITY_NEGO_CONNECT_FAI
     const weak = fix(fixes, 'client-pam-rdp-security');
     assert.deepEqual(weak.saferAlternative, { id: 'windows-require-tls-and-nla', summary: fixes[0]!.summary, works: true });
     assert.equal(weak.result.protocol, 'RDP');
+    // what each fix still leaves: nothing for the three host fixes, no server authentication for the proxy's RDP security
+    assert.deepEqual(fixes.map(stillIds), [[], [], [], ['no-server-authentication']]);
+    assert.equal(describeNegotiated(weak.result), 'Standard RDP Security, 128-bit RC4, level CLIENT_COMPATIBLE');
   });
 
   it('the preset windows-legacy-rdp (the same knobs) gives the same answer as the reg export', async () => {
@@ -161,6 +176,12 @@ describe('field example 1: a PAM proxy gets ERRCONNECT_SECURITY_NEGO_CONNECT_FAI
       ],
     );
     assert.match(m.entry.fixes[1]!.summary, /SecurityLayer=2 with UserAuthentication=1/);
+    // the first cause is this case: a SecurityLayer 0 host answering SSL_NOT_ALLOWED_BY_SERVER to a PAM proxy without RDP security
+    const first = m.entry.causes[0]!;
+    assert.match(first.summary, /SecurityLayer=0/);
+    assert.match(first.summary, /SSL_NOT_ALLOWED_BY_SERVER/);
+    assert.match(first.summary, /PAM proxy/);
+    assert.equal(first.command, 'rdpsec doctor HOST --client pam-proxy');
     assertExplainFixesHonest(m);
   });
 });
@@ -199,6 +220,8 @@ describe('field example 2: a Windows XP SP3 client against an NLA host', () => {
     assert.equal(sl0.saferAlternative?.works, false);
     // the first fix still leaves this client on TLS 1.0 and CredSSP 2: said with it
     assert.deepEqual(fixes[0]!.risks.map((x) => x.id), ['old-tls', 'credssp-unpatched']);
+    assert.deepEqual(stillIds(fix(fixes, 'windows-nla-off')), ['old-tls', 'no-nla']);
+    assert.deepEqual(stillIds(sl0), ['no-server-authentication']);
   });
 
   it('the preset windows-2019 (what doctor infers from serve --preset windows-2019) agrees', async () => {
@@ -241,12 +264,52 @@ describe('field example 3: a patched Windows 10 client against an unpatched serv
     assert.equal(aeo2.safety, 'weakens-security');
     assert.deepEqual(aeo2.saferAlternative, { id: 'server-credssp-patch', summary: fixes[0]!.summary, works: true });
     assert.equal(aeo2.result.credsspVersion, 2);
+    // the one client's temporary workaround before the server-wide SecurityLayer 0, which is last
+    assert.deepEqual(fixes.map((f) => f.id), ['server-credssp-patch', 'client-credssp-vulnerable', 'windows-security-layer-rdp']);
+    // this host has TLS 1.0 only: patching CredSSP still leaves TLS 1.0, and says so
+    assert.deepEqual(stillIds(fixes[0]!), ['old-tls']);
   });
 
-  it('the same client with AllowEncryptionOracle=2 connects, and the simulation names the risk it keeps', async () => {
-    const r = await simulate({ client: clientProfile('mstsc-win10-aeo2'), server: preset('windows-2008r2-tls10') });
+  it('the host\'s own reg export plus --credssp-version 2 (a host without the March 2018 update): the same failure and fixes, over TLS 1.2', async () => {
+    const p = withCredsspVersion(server(`${EXAMPLES}nla-host-rdp-tcp.reg`, 'reg'), 2);
+    assert.deepEqual(p.credssp?.versions, [2]);
+    const { result: r, fixes } = await diagnose(clientProfile('mstsc-win10'), p);
+    assert.equal(r.connects, false);
+    assert.equal(r.failure?.code, 'CREDSSP_ORACLE_REMEDIATION');
+    assert.equal(r.failure?.clientCode, '0x80090302');
+    assert.deepEqual(
+      fixes.map((f) => [f.id, f.safety]),
+      [
+        ['server-credssp-patch', 'safe'],
+        ['client-credssp-vulnerable', 'weakens-security'],
+        ['windows-security-layer-rdp', 'weakens-security'],
+      ],
+    );
+    assertWeakeningFixesNameSaferOnes(fixes);
+    assert.deepEqual(fixes[0]!.result, { protocol: 'HYBRID_EX', tlsVersion: 'TLSv1.2', encryptionMethod: 'NONE', encryptionLevel: 'NONE', credsspVersion: 6 });
+    assert.deepEqual(fixes.map(stillIds), [[], ['credssp-unpatched'], ['no-server-authentication']]);
+    // SecurityLayer 0 names SecurityLayer 2 with NLA, which does not fix a CredSSP mismatch on its own
+    assert.deepEqual(fix(fixes, 'windows-security-layer-rdp').saferAlternative?.works, false);
+    assert.equal(fix(fixes, 'windows-security-layer-rdp').saferAlternative?.id, 'windows-require-tls-and-nla');
+  });
+
+  it('the same client with AllowEncryptionOracle=2 connects, names the risks it keeps, and hardening offers the CredSSP patch and TLS 1.2', async () => {
+    const client = clientProfile('mstsc-win10-aeo2');
+    const srv = preset('windows-2008r2-tls10');
+    const r = await simulate({ client, server: srv });
     assert.equal(r.connects, true);
     assert.deepEqual(r.risks.map((x) => x.id), ['old-tls', 'credssp-unpatched']);
+    const hardening = await checkedFixes({ client, server: srv, baseline: r });
+    assert.deepEqual(
+      hardening.map((f) => [f.id, f.safety]),
+      [
+        ['server-credssp-patch', 'safe'],
+        ['server-tls12', 'safe'],
+      ],
+    );
+    // each removes one of the two risks and keeps the other
+    assert.deepEqual(hardening.map(stillIds), [['old-tls'], ['credssp-unpatched']]);
+    assert.deepEqual(fix(hardening, 'server-tls12').result, { protocol: 'HYBRID', tlsVersion: 'TLSv1.2', encryptionMethod: 'NONE', encryptionLevel: 'NONE', credsspVersion: 2 });
   });
 
   it('explain with the pasted dialog: credssp-encryption-oracle, patch first, AllowEncryptionOracle=2 weakens and says patch the server', () => {
@@ -284,6 +347,20 @@ describe('field example 4: the reverse - an unpatched client against a server se
     assertWeakeningFixesNameSaferOnes(fixes);
     const mitigated = fix(fixes, 'server-credssp-mitigated');
     assert.deepEqual(mitigated.saferAlternative, { id: 'client-credssp-update', summary: fixes[0]!.summary, works: true });
+    // Mitigated (what the server had before) before the server-wide SecurityLayer 0, which is last
+    assert.deepEqual(fixes.map((f) => f.id), ['client-credssp-update', 'client-use-current-mstsc', 'server-credssp-mitigated', 'windows-security-layer-rdp']);
+    assert.deepEqual(stillIds(mitigated), ['credssp-unpatched']);
+
+    // the client shows no code, so the report quotes its message for explain
+    const text = renderSimulation(r, fixes, { color: false });
+    assert.match(text, /^ {2}more: rdpsec explain "An authentication error has occurred\."$/m);
+    assert.match(text, /^ {5}still: CredSSP 2: without the CVE-2018-0886 fix/m);
+  });
+
+  it('explain with what the client shows: mstsc\'s CredSSP dialog, its first cause the oracle remediation including Force Updated Clients', () => {
+    const m = explainTop('An authentication error has occurred.');
+    assert.equal(m.entry.id, 'mstsc-authentication-error');
+    assert.match(m.entry.causes[0]!.summary, /Force Updated Clients/);
   });
 });
 
@@ -349,6 +426,13 @@ describe('field example 5: Windows 10 through an RD Gateway behind a proxy (not 
       assertExplainFixesHonest(m);
     }
   });
+
+  it('explain "RPC over HTTP": the two gateway transports and RDGClientTransport, both fixes safe', () => {
+    const m = explainTop('RPC over HTTP');
+    assert.equal(m.entry.id, 'gateway-transport-http-or-rpc');
+    assert.ok(m.entry.fixes.every((f) => f.safety === 'safe'));
+    assert.match(m.entry.fixes.map((f) => f.steps.join(' ')).join(' '), /RDGClientTransport \/t REG_DWORD \/d 1/);
+  });
 });
 
 describe('field example 6: a macOS client dropping xrdp sessions with SSL errors', () => {
@@ -369,6 +453,10 @@ describe('field example 6: a macOS client dropping xrdp sessions with SSL errors
     // the xrdp.ini line, once (no Windows SChannel steps for an xrdp host), and nothing weaker
     assert.deepEqual(fixes.map((f) => [f.id, f.safety]), [['xrdp-tls-protocols', 'safe']]);
     assert.equal(fixes[0]!.result.tlsVersion, 'TLSv1.2');
+    assert.deepEqual(stillIds(fixes[0]!), ['no-nla']);
+    // the SChannel candidates are for Windows hosts only
+    for (const id of ['server-tls12', 'server-tls10']) assert.equal(fixCandidates().find((f) => f.id === id)?.flavor, 'windows', id);
+    assert.equal(fixCandidates().find((f) => f.id === 'server-tls10')?.saferAlternative, 'server-tls12');
   });
 
   it('against xrdp as Debian installs it the same client connects over TLS 1.2, without NLA (xrdp has none)', async () => {
@@ -436,6 +524,9 @@ describe('field example 7: encryption level LOW leaves server-to-client traffic 
     );
     assert.equal(fixes[0]!.result.protocol, 'HYBRID_EX');
     assert.deepEqual(fix(fixes, 'windows-encryption-high').result, { protocol: 'RDP', tlsVersion: null, encryptionMethod: '128BIT', encryptionLevel: 'HIGH' });
+    // TLS with NLA leaves nothing; level High still leaves Standard RDP Security's unauthenticated server
+    assert.deepEqual(fixes.map(stillIds), [[], [], ['no-server-authentication']]);
+    assert.equal(describeNegotiated(r.negotiated!), 'Standard RDP Security, 128-bit RC4, level LOW');
   });
 });
 
@@ -447,5 +538,7 @@ describe('the fix catalogue: every weakening candidate names a safe one', () => 
       assert.ok(f.saferAlternative, f.id);
       for (const alt of [f.saferAlternative].flat()) assert.equal(SAFETY_BY_ID.get(alt), 'safe', `${f.id} -> ${alt}`);
     }
+    // the issue's pair: SecurityLayer 2 with NLA rather than SecurityLayer 0
+    assert.equal(fixCandidates().find((f) => f.id === 'windows-security-layer-rdp')?.saferAlternative, 'windows-require-tls-and-nla');
   });
 });
