@@ -75,12 +75,12 @@ export function registerDoctor(program: Command): void {
         process.exitCode = DOCTOR_EXIT.UNREACHABLE;
         return;
       }
-      if (o.json) process.stdout.write(JSON.stringify({ ...result, ...(client.notes.length ? { clientNotes: client.notes } : {}), ...(client.notModelled.length ? { notSimulated: client.notModelled } : {}) }, null, 2) + '\n');
+      if (o.json) process.stdout.write(JSON.stringify({ ...result, ...(client.notes.length ? { clientNotes: client.notes } : {}), ...(client.notModelled.length ? { notSimulated: client.notModelled } : {}), ...(client.profile.notModelled ? { clientNotModelled: client.profile.notModelled } : {}) }, null, 2) + '\n');
       else {
         const { renderDoctor } = await import('../report/simulation.js');
         for (const n of client.notes) process.stdout.write(`client input: ${n}\n`);
         for (const n of client.notModelled) process.stdout.write(`NOT SIMULATED: ${n}\n`);
-        process.stdout.write(renderDoctor(result, { color, width: Math.max(60, Math.min(process.stdout.columns ?? 100, 140)), exchange: Boolean(o.exchange) }));
+        process.stdout.write(renderDoctor(result, { color, width: Math.max(60, Math.min(process.stdout.columns ?? 100, 140)), exchange: Boolean(o.exchange), ...(client.profile.notModelled ? { notModelled: client.profile.notModelled } : {}) }));
       }
       process.exitCode = result.connects ? DOCTOR_EXIT.CONNECTS : DOCTOR_EXIT.FAILS;
     });

@@ -89,13 +89,13 @@ export function registerSimulate(program: Command): void {
         fixes = await checkedFixes({ client: profile, server, logon, baseline: result });
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ...result, ...(notes.length ? { clientNotes: notes } : {}), ...(notModelled.length ? { notSimulated: notModelled } : {}), serverWarnings: server.warnings, fixes: fixes ?? [] }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...result, ...(notes.length ? { clientNotes: notes } : {}), ...(notModelled.length ? { notSimulated: notModelled } : {}), ...(profile.notModelled ? { clientNotModelled: profile.notModelled } : {}), serverWarnings: server.warnings, fixes: fixes ?? [] }, null, 2) + '\n');
       } else {
         const { renderSimulation } = await import('../report/simulation.js');
         for (const n of notes) process.stdout.write(`client input: ${n}\n`);
         for (const n of notModelled) process.stdout.write(`NOT SIMULATED: ${n}\n`);
         for (const w of server.warnings) process.stdout.write(`server input: ${w.message}\n`);
-        process.stdout.write(renderSimulation(result, fixes, { color, width }));
+        process.stdout.write(renderSimulation(result, fixes, { color, width, ...(profile.notModelled ? { notModelled: profile.notModelled } : {}) }));
       }
       process.exitCode = result.connects ? SIMULATE_EXIT.CONNECTS : SIMULATE_EXIT.FAILS;
     });

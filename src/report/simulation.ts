@@ -13,6 +13,8 @@ export interface SimulationRenderOptions {
   color: boolean;
   /** the whole width, at least 60 */
   width?: number;
+  /** the client profile's `notModelled`: what this client does that the simulation leaves out */
+  notModelled?: string;
 }
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -102,10 +104,11 @@ export function renderSimulation(r: SimulationResult, fixes: readonly CheckedFix
     const f = r.failure;
     lines.push(`${c.red(c.bold('FAILS'))}: ${describeFailure(f)}: ${f.reason}`);
     lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
-    const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
+    const code = [f.clientMessage.startsWith(f.clientCode ?? '\u0000') ? null : f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
     lines.push(`  more: rdpsec explain ${explainArgument(f)}`);
   }
+  if (opts.notModelled) lines.push(`  ${c.yellow('not simulated for this client:')} ${opts.notModelled}`);
   if (fixes) {
     lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
     lines.push(...renderFixes(fixes, c, r.connects));
@@ -171,10 +174,11 @@ export function renderDoctor(r: DoctorResult, opts: SimulationRenderOptions & { 
     const f = r.failure;
     lines.push(`${c.red(c.bold('WILL FAIL'))}: ${describeFailure(f)}: ${f.reason}`);
     lines.push(`  the client shows: ${c.bold(f.clientMessage.split('\n').join('\n                    '))}`);
-    const code = [f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
+    const code = [f.clientMessage.startsWith(f.clientCode ?? '\u0000') ? null : f.clientCode, f.exitCode !== null ? `exit code ${f.exitCode}` : null].filter(Boolean).join(', ');
     if (code) lines.push(`  ${code}`);
     lines.push(`  more: rdpsec explain ${explainArgument(f)}`);
   }
+  if (opts.notModelled) lines.push(`  ${c.yellow('not simulated for this client:')} ${opts.notModelled}`);
   lines.push('', c.bold(r.connects ? 'hardening that keeps this client connecting (checked by simulation):' : 'fixes (each checked by simulation), safest first:'));
   lines.push(...renderFixes(r.fixes, c, r.connects));
   return lines.join('\n') + '\n';
