@@ -57,7 +57,7 @@ body:has(.host-page:target) .overview{display:none}
 figure{margin:8px 0}
 figcaption{font-weight:bold;margin-bottom:2px}
 .questions{display:flex;flex-wrap:wrap;gap:8px 18px}
-.questions figure{width:400px}
+.questions figure{width:460px}
 svg.seq{display:block;max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px;background:#fff}
 svg.defs{position:absolute;width:0;height:0;overflow:hidden}
 pre.msg{white-space:pre-wrap;margin:2px 0;background:var(--alt);padding:4px 8px;border-radius:4px}

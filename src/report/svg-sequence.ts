@@ -27,7 +27,7 @@ const NOTE_LINE = 15;
 /** characters that fit: labels between the lanes, summaries, note lines (sans-serif 11-12 px) */
 const LABEL_CHARS = 70;
 const SUMMARY_CHARS = 86;
-const NOTE_CHARS = 84;
+const NOTE_CHARS = 78;
 
 const COLORS = {
   lane: '#8a94a6',
@@ -80,7 +80,8 @@ export function sequenceSvg(lines: readonly ExchangeLine[]): SequenceSvg {
       const server = l.side === 'server';
       const body = wrap(`${server ? 'server' : 'client'}: ${l.text}`, NOTE_CHARS);
       const h = body.length * NOTE_LINE + 8;
-      const [x0, x1] = server ? [CLIENT_X + 30, W - 8] : [8, SERVER_X - 30];
+      // a client note starts right of the cross drawn on the client's lane
+      const [x0, x1] = server ? [CLIENT_X + 30, W - 8] : [CLIENT_X + 14, SERVER_X - 30];
       const tspans = body.map((s, i) => `<tspan x="${x0 + 8}" y="${y + 4 + (i + 1) * NOTE_LINE - 3}">${esc(s)}</tspan>`).join('');
       parts.push(
         `<g><title>${esc(l.text)}</title><rect x="${x0}" y="${y + 2}" width="${x1 - x0}" height="${h}" rx="3" fill="${server ? COLORS.serverFill : COLORS.clientFill}" stroke="${server ? COLORS.serverStroke : COLORS.clientStroke}"/>` +
@@ -115,7 +116,7 @@ export function protocolQuestionLines(p: ProtocolProbe): ExchangeLine[] {
     const flags = p.flags?.length ? ` flags=${p.flags.join('|')}` : '';
     const summary = p.legacyConfirm ? `no negotiation data (selected ${p.selected})` : `RDP_NEG_RSP selectedProtocol=${p.selected}${flags}`;
     out.push({ kind: 'pdu', from: 'server', pdu: 'X.224 Connection Confirm', summary });
-    if (p.status === 'ignored') out.push({ kind: 'note', side: 'client', text: `ignored: server selected ${p.selected}` });
+    if (p.status === 'ignored') out.push({ kind: 'note', side: 'server', text: `ignored the request, selected ${p.selected}` });
   } else if (p.failureCode) {
     out.push({ kind: 'pdu', from: 'server', pdu: 'X.224 Connection Confirm', summary: `RDP_NEG_FAILURE ${p.failureCode}` });
   } else if (p.disconnect) {
