@@ -38,7 +38,10 @@ const LOOPBACK = '127.0.0.1';
 // ---------------------------------------------------------------------------------------------
 // Availability
 
-export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp' | 'rdesktop' | 'impacket' | 'winpr-hash';
+export type PeerKind = 'xrdp' | 'shadow' | 'nmap' | 'xfreerdp' | 'rdesktop' | 'impacket' | 'winpr-hash' | 'chromium';
+
+/** Debian's chromium package (installed by .ci/run); the HTML report test drives it with playwright-core. */
+export const CHROMIUM = '/usr/bin/chromium';
 
 /** True when env RDPSEC_REQUIRE_PEERS=1: a missing peer then fails the test instead of skipping it. */
 export function requirePeers(): boolean {
@@ -81,6 +84,8 @@ const REQUIREMENTS: Record<PeerKind, { bins: string[]; files: string[] }> = {
   // Debian's python3-impacket, for /usr/bin/python3 only (not pyenv's python3 earlier on PATH)
   impacket: { bins: [], files: ['/usr/bin/python3', IMPACKET_RDP_CHECK, join(PEERS_DIR, 'rdp_check_port.py')] },
   'winpr-hash': { bins: ['winpr-hash'], files: [] },
+  // Debian's binary at its own path, never a browser a test tool downloaded
+  chromium: { bins: [], files: [CHROMIUM] },
 };
 
 const availability = new Map<string, string | null>();
