@@ -187,7 +187,7 @@ describe('ScanStore', () => {
     assert.equal(defaultDbPath({ XDG_DATA_HOME: 'relative', HOME: '/home/u' }), '/home/u/.local/share/rdpsec/history.sqlite', 'a relative XDG_DATA_HOME is ignored');
   });
 
-  test('WAL, foreign keys and a busy timeout are on', () => {
+  test('the file is left in WAL mode (persistent, for every later connection)', () => {
     const path = file();
     ScanStore.open(path).close();
     const db = new Database(path);
